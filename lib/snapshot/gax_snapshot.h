@@ -62,9 +62,8 @@ enum gax_snap_addr_kind {
 /* One slot of the owned-address table (ARP, ICMP echo, reply steering). */
 struct gax_snap_addr_slot {
 	uint32_t addr;  /* 0: empty */
-	uint8_t kind;   /* enum gax_snap_addr_kind */
-	uint8_t pad;
-	uint16_t owner; /* accelerator index or interface index */
+	uint32_t kind;  /* enum gax_snap_addr_kind */
+	uint32_t owner; /* accelerator index or interface index */
 };
 
 struct gax_snap_interface {
@@ -75,6 +74,14 @@ struct gax_snap_interface {
 	uint32_t gateway; /* 0: none */
 	const struct gax_neighbor *neighbors;
 	uint32_t n_neighbors;
+};
+
+struct gax_snap_accelerator {
+	const char *name;
+	const uint32_t *addresses;
+	uint32_t n_addresses;
+	uint32_t first_listener; /* listeners[first .. first + n_listeners) */
+	uint32_t n_listeners;
 };
 
 struct gax_snap_listener {
@@ -134,6 +141,8 @@ struct gax_snapshot {
 
 	struct gax_snap_interface *interfaces;
 	uint32_t n_interfaces;
+	struct gax_snap_accelerator *accelerators;
+	uint32_t n_accelerators;
 	struct gax_snap_listener *listeners;
 	uint32_t n_listeners;
 	struct gax_snap_group *groups;

@@ -1,1 +1,617 @@
-/* being written */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Compiles a validated configuration into the snapshot the workers read.
+ *
+ * Everything a snapshot points to is owned by it: strings and small arrays
+ * live in an arena of a few large blocks, the big arrays are single
+ * allocations, and Maglev tables are shared. A table is identified by its
+ * signature (table size, then each backend's key and effective weight in
+ * group order); groups with the same signature share one table, and a table
+ * of the previous snapshot is reused when its signature is unchanged, so an
+ * apply that touches one group of 10,000 builds one table. Tables carry a
+ * reference count touched only by the control thread.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gax_snapshot.h"
+
+#define ARENA_BLOCK (64 * 1024)
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used;
+	size_t size;
+	char data[];
+};
+
+struct shared_table {
+	unsigned int refs;
+	uint64_t sig_hash;
+	char *sig;
+	struct gax_maglev_table *table;
+};
+
+/* An open-addressing index of shared tables by signature hash. */
+struct table_index {
+	struct shared_table **slots;
+	uint32_t mask;
+};
+
+struct snapshot_priv {
+	struct arena_block *arena;
+	struct shared_table **tables; /* each referenced once by this snapshot */
+	uint32_t n_tables;
+	uint32_t cap_tables;
+	struct table_index index;
+};
+
+static void *
+arena_alloc(struct snapshot_priv *p, size_t len)
+{
+	struct arena_block *b = p->arena;
+	size_t need = (len + 15) & ~(size_t)15;
+	void *ret;
+
+	if (b == NULL || b->size - b->used < need) {
+		size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
+
+		b = malloc(sizeof(*b) + size);
+		if (b == NULL)
+			return NULL;
+		b->size = size;
+		b->used = 0;
+		b->next = p->arena;
+		p->arena = b;
+	}
+	ret = b->data + b->used;
+	b->used += need;
+	return ret;
+}
+
+static char *
+arena_strdup(struct snapshot_priv *p, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *d = arena_alloc(p, len);
+
+	if (d != NULL)
+		memcpy(d, s, len);
+	return d;
+}
+
+static char *
+arena_printf(struct snapshot_priv *p, const char *a, const char *b, const char *c, const char *d)
+{
+	size_t len = strlen(a) + 1;
+	char *s;
+
+	if (b != NULL)
+		len += strlen(b) + 1;
+	if (c != NULL)
+		len += strlen(c) + 1;
+	if (d != NULL)
+		len += strlen(d) + 1;
+	s = arena_alloc(p, len);
+	if (s == NULL)
+		return NULL;
+	strcpy(s, a);
+	if (b != NULL) {
+		strcat(s, "/");
+		strcat(s, b);
+	}
+	if (c != NULL) {
+		strcat(s, "/");
+		strcat(s, c);
+	}
+	if (d != NULL) {
+		strcat(s, "/");
+		strcat(s, d);
+	}
+	return s;
+}
+
+static uint32_t
+pow2_at_least(uint64_t n)
+{
+	uint32_t v = 16;
+
+	while (v < n)
+		v <<= 1;
+	return v;
+}
+
+/* ---- Shared Maglev tables --------------------------------------------------- */
+
+static void
+shared_table_put(struct shared_table *t)
+{
+	if (t == NULL || --t->refs > 0)
+		return;
+	gax_maglev_free(t->table);
+	free(t->sig);
+	free(t);
+}
+
+static int
+table_index_init(struct table_index *ix, uint32_t n)
+{
+	uint32_t size = pow2_at_least((uint64_t)n * 2);
+
+	ix->slots = calloc(size, sizeof(*ix->slots));
+	if (ix->slots == NULL)
+		return -ENOMEM;
+	ix->mask = size - 1;
+	return 0;
+}
+
+static struct shared_table *
+table_index_find(const struct table_index *ix, uint64_t h, const char *sig)
+{
+	uint32_t i;
+
+	if (ix->slots == NULL)
+		return NULL;
+	for (i = (uint32_t)h & ix->mask; ix->slots[i] != NULL; i = (i + 1) & ix->mask)
+		if (ix->slots[i]->sig_hash == h && strcmp(ix->slots[i]->sig, sig) == 0)
+			return ix->slots[i];
+	return NULL;
+}
+
+static void
+table_index_add(struct table_index *ix, struct shared_table *t)
+{
+	uint32_t i;
+
+	for (i = (uint32_t)t->sig_hash & ix->mask; ix->slots[i] != NULL; i = (i + 1) & ix->mask)
+		;
+	ix->slots[i] = t;
+}
+
+/* The signature of a group's table: size, then "key=weight" per backend in order. */
+static char *
+table_signature(uint32_t size, const struct gax_maglev_backend *b, unsigned int n)
+{
+	size_t len = 16;
+	unsigned int i;
+	char *sig, *w;
+
+	for (i = 0; i < n; i++)
+		len += strlen(b[i].key) + 16;
+	sig = malloc(len);
+	if (sig == NULL)
+		return NULL;
+	w = sig + sprintf(sig, "%" PRIu32, size);
+	for (i = 0; i < n; i++)
+		w += sprintf(w, "|%s=%" PRIu32, b[i].key, b[i].weight);
+	return sig;
+}
+
+static const struct gax_maglev_table *
+group_table(struct gax_snapshot *s, const struct gax_snapshot *prev,
+		const struct gax_maglev_backend *b, unsigned int n)
+{
+	struct snapshot_priv *p = s->priv;
+	struct shared_table *t;
+	unsigned int i, serving = 0;
+	uint64_t h;
+	char *sig;
+
+	for (i = 0; i < n; i++)
+		if (b[i].weight > 0)
+			serving++;
+	if (serving == 0)
+		return NULL;
+
+	sig = table_signature(s->maglev_table_size, b, n);
+	if (sig == NULL)
+		goto nomem;
+	h = gax_hash_bytes(sig, strlen(sig), 0);
+
+	t = table_index_find(&p->index, h, sig);
+	if (t != NULL) {
+		free(sig);
+		s->n_tables_reused++;
+		return t->table;
+	}
+	t = prev != NULL ? table_index_find(&((struct snapshot_priv *)prev->priv)->index, h, sig)
+			 : NULL;
+	if (t != NULL) {
+		free(sig);
+		t->refs++;
+		s->n_tables_reused++;
+	} else {
+		t = calloc(1, sizeof(*t));
+		if (t == NULL) {
+			free(sig);
+			goto nomem;
+		}
+		t->refs = 1;
+		t->sig = sig;
+		t->sig_hash = h;
+		t->table = gax_maglev_build(b, n, s->maglev_table_size);
+		if (t->table == NULL) {
+			free(t->sig);
+			free(t);
+			return NULL;
+		}
+		s->n_tables_built++;
+	}
+	p->tables[p->n_tables++] = t;
+	table_index_add(&p->index, t);
+	return t->table;
+
+nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* ---- Lookup tables ---------------------------------------------------------- */
+
+static void
+port_slot_add(struct gax_snapshot *s, uint64_t key, uint32_t listener, uint16_t port_index)
+{
+	uint32_t i = gax_snapshot_slot_hash(key) & s->port_mask;
+
+	while (s->port_slots[i].key != 0 && s->port_slots[i].key != key)
+		i = (i + 1) & s->port_mask;
+	s->port_slots[i].key = key;
+	s->port_slots[i].listener = listener;
+	s->port_slots[i].port_index = port_index;
+}
+
+static void
+addr_slot_add(struct gax_snapshot *s, uint32_t addr, enum gax_snap_addr_kind kind, uint32_t owner)
+{
+	uint32_t i = gax_snapshot_slot_hash(addr) & s->addr_mask;
+
+	while (s->addr_slots[i].addr != 0 && s->addr_slots[i].addr != addr)
+		i = (i + 1) & s->addr_mask;
+	s->addr_slots[i].addr = addr;
+	s->addr_slots[i].kind = kind;
+	s->addr_slots[i].owner = owner;
+}
+
+static bool
+prefix_contains(const struct gax_prefix *p, uint32_t addr)
+{
+	uint32_t mask = p->len == 0 ? 0 : ~(uint32_t)0 << (32 - p->len);
+
+	return (p->addr & mask) == (addr & mask);
+}
+
+/* Egress interface, next hop and full-NAT source for an endpoint address. */
+static void
+endpoint_route(const struct gax_snapshot *s, struct gax_snap_endpoint *e)
+{
+	uint32_t i, j, gw_iface = GAX_SNAP_NONE;
+
+	e->iface = GAX_SNAP_NO_IFACE;
+	e->next_hop = 0;
+	e->snat_addr = 0;
+	if (e->addr == 0)
+		return;
+	for (i = 0; i < s->n_interfaces; i++) {
+		const struct gax_snap_interface *in = &s->interfaces[i];
+
+		for (j = 0; j < in->n_addresses; j++) {
+			if (prefix_contains(&in->addresses[j], e->addr)) {
+				e->iface = (uint16_t)i;
+				e->next_hop = e->addr;
+				e->snat_addr = in->addresses[0].addr;
+				return;
+			}
+		}
+		if (in->gateway != 0 && gw_iface == GAX_SNAP_NONE)
+			gw_iface = i;
+	}
+	if (gw_iface != GAX_SNAP_NONE) {
+		e->iface = (uint16_t)gw_iface;
+		e->next_hop = s->interfaces[gw_iface].gateway;
+		e->snat_addr = s->interfaces[gw_iface].addresses[0].addr;
+	}
+}
+
+/* ---- Compilation ------------------------------------------------------------ */
+
+static int
+compile_interfaces(struct gax_snapshot *s, const struct gax_config *cfg)
+{
+	struct snapshot_priv *p = s->priv;
+	uint32_t i;
+
+	for (i = 0; i < cfg->n_interfaces; i++) {
+		const struct gax_interface *in = &cfg->interfaces[i];
+		struct gax_snap_interface *out = &s->interfaces[i];
+		struct gax_prefix *addrs;
+		struct gax_neighbor *nbrs = NULL;
+
+		out->name = arena_strdup(p, in->name);
+		out->device = arena_strdup(p, in->device);
+		addrs = arena_alloc(p, sizeof(*addrs) * in->n_addresses);
+		if (in->n_neighbors > 0)
+			nbrs = arena_alloc(p, sizeof(*nbrs) * in->n_neighbors);
+		if (out->name == NULL || out->device == NULL || addrs == NULL ||
+				(in->n_neighbors > 0 && nbrs == NULL))
+			return -ENOMEM;
+		memcpy(addrs, in->addresses, sizeof(*addrs) * in->n_addresses);
+		if (nbrs != NULL)
+			memcpy(nbrs, in->neighbors, sizeof(*nbrs) * in->n_neighbors);
+		out->addresses = addrs;
+		out->n_addresses = in->n_addresses;
+		out->neighbors = nbrs;
+		out->n_neighbors = in->n_neighbors;
+		out->gateway = in->has_gateway ? in->gateway : 0;
+	}
+	return 0;
+}
+
+/* Destination port per listener port index for one group. */
+static const uint16_t *
+group_ports(struct gax_snapshot *s, const struct gax_snap_listener *l,
+		const struct gax_endpoint_group *g)
+{
+	uint16_t *map;
+	unsigned int i, o = 0;
+
+	if (g->n_port_overrides == 0)
+		return l->ports;
+	map = arena_alloc(s->priv, sizeof(*map) * l->n_ports);
+	if (map == NULL)
+		return NULL;
+	/* Both lists are ascending: one merge pass. */
+	for (i = 0; i < l->n_ports; i++) {
+		while (o < g->n_port_overrides && g->port_overrides[o].listener_port < l->ports[i])
+			o++;
+		if (o < g->n_port_overrides && g->port_overrides[o].listener_port == l->ports[i])
+			map[i] = g->port_overrides[o].endpoint_port;
+		else
+			map[i] = l->ports[i];
+	}
+	return map;
+}
+
+static int
+compile_group(struct gax_snapshot *s, const struct gax_snapshot_opts *opts,
+		const struct gax_accelerator *a, const struct gax_listener *cl,
+		const struct gax_endpoint_group *cg, uint32_t li, uint32_t gi, uint32_t *ei)
+{
+	struct snapshot_priv *p = s->priv;
+	const struct gax_snap_listener *l = &s->listeners[li];
+	struct gax_snap_group *g = &s->groups[gi];
+	struct gax_maglev_backend backends[GAX_MAX_ENDPOINTS_PER_GROUP];
+	unsigned int k;
+
+	g->name = arena_strdup(p, cg->name);
+	g->key = arena_printf(p, a->name, cl->name, cg->name, NULL);
+	g->listener = li;
+	g->first_endpoint = *ei;
+	g->n_endpoints = cg->n_endpoints;
+	g->reserve_client_ip = cg->reserve_client_ip;
+	g->request_protocol = (uint8_t)cg->request_protocol;
+	g->endpoint_port = group_ports(s, l, cg);
+	if (g->name == NULL || g->key == NULL || g->endpoint_port == NULL)
+		return -ENOMEM;
+
+	for (k = 0; k < cg->n_endpoints && k < GAX_MAX_ENDPOINTS_PER_GROUP; k++) {
+		const struct gax_endpoint *ce = &cg->endpoints[k];
+		struct gax_snap_endpoint *e = &s->endpoints[*ei + k];
+
+		e->address = arena_strdup(p, ce->address);
+		e->key = arena_printf(p, a->name, cl->name, cg->name, ce->address);
+		if (e->address == NULL || e->key == NULL)
+			return -ENOMEM;
+		e->group = gi;
+		e->weight = ce->weight;
+		e->type = (uint8_t)ce->type;
+		e->addr = 0;
+		if (ce->type == GAX_ENDPOINT_IP)
+			e->addr = ce->ip;
+		else if (opts->resolve != NULL && opts->resolve(opts->resolve_ctx, ce->address,
+				&e->addr) < 0)
+			e->addr = 0;
+		endpoint_route(s, e);
+		backends[k].key = e->address;
+		backends[k].weight = (e->addr != 0 && e->iface != GAX_SNAP_NO_IFACE) ? e->weight : 0;
+	}
+	*ei += cg->n_endpoints;
+
+	errno = 0;
+	g->table = group_table(s, opts->prev, backends, k);
+	if (g->table == NULL && errno != 0)
+		return -errno;
+	return 0;
+}
+
+static int
+compile_listener(struct gax_snapshot *s, const struct gax_snapshot_opts *opts, uint32_t ai,
+		const struct gax_accelerator *a, const struct gax_listener *cl, uint32_t li,
+		uint32_t *gi, uint32_t *ei)
+{
+	struct snapshot_priv *p = s->priv;
+	struct gax_snap_listener *l = &s->listeners[li];
+	uint16_t *ports;
+	unsigned int r, n = 0, v, k;
+	uint32_t cum = 0;
+	int rc;
+
+	l->name = arena_strdup(p, cl->name);
+	l->key = arena_printf(p, a->name, cl->name, NULL, NULL);
+	ports = arena_alloc(p, sizeof(*ports) * (cl->n_ports > 0 ? cl->n_ports : 1));
+	if (l->name == NULL || l->key == NULL || ports == NULL)
+		return -ENOMEM;
+	l->accelerator = ai;
+	l->protocol = (uint8_t)cl->protocol;
+	l->ipproto = cl->protocol == GAX_PROTO_UDP ? GAX_IPPROTO_UDP : GAX_IPPROTO_TCP;
+	l->affinity = (uint8_t)cl->client_affinity;
+	l->idle_timeout = cl->idle_timeout;
+	l->request_timeout = cl->request_timeout;
+	for (r = 0; r < cl->n_port_ranges; r++) {
+		uint32_t port;
+
+		for (port = cl->port_ranges[r].from; port <= cl->port_ranges[r].to; port++)
+			ports[n++] = (uint16_t)port;
+	}
+	l->ports = ports;
+	l->n_ports = (uint16_t)n;
+	for (v = 0; v < a->n_addresses; v++)
+		for (k = 0; k < n; k++)
+			port_slot_add(s, gax_snapshot_port_key(a->addresses[v], l->ipproto, ports[k]),
+					li, (uint16_t)k);
+
+	l->first_group = *gi;
+	l->n_groups = cl->n_groups;
+	for (k = 0; k < cl->n_groups; k++) {
+		struct gax_snap_group *g = &s->groups[*gi + k];
+
+		rc = compile_group(s, opts, a, cl, &cl->groups[k], li, *gi + k, ei);
+		if (rc < 0)
+			return rc;
+		g->split_lo = cum;
+		if (g->table != NULL)
+			cum += cl->groups[k].traffic_percentage;
+		g->split_hi = cum;
+	}
+	*gi += cl->n_groups;
+	l->split_total = cum;
+	return 0;
+}
+
+struct gax_snapshot *
+gax_snapshot_compile(const struct gax_config *cfg, const struct gax_snapshot_opts *opts)
+{
+	static const struct gax_snapshot_opts no_opts;
+	struct gax_snapshot *s;
+	struct snapshot_priv *p;
+	uint64_t n_port_keys = 0, n_addrs = 0;
+	uint32_t n_listeners = 0, n_groups = 0, n_endpoints = 0;
+	uint32_t i, j, k, li = 0, gi = 0, ei = 0;
+	int rc = -ENOMEM;
+
+	if (cfg == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (opts == NULL)
+		opts = &no_opts;
+
+	for (i = 0; i < cfg->n_interfaces; i++)
+		n_addrs += cfg->interfaces[i].n_addresses;
+	for (i = 0; i < cfg->n_accelerators; i++) {
+		const struct gax_accelerator *a = &cfg->accelerators[i];
+
+		n_addrs += a->n_addresses;
+		n_listeners += a->n_listeners;
+		for (j = 0; j < a->n_listeners; j++) {
+			const struct gax_listener *l = &a->listeners[j];
+
+			n_port_keys += (uint64_t)l->n_ports * a->n_addresses;
+			n_groups += l->n_groups;
+			for (k = 0; k < l->n_groups; k++)
+				n_endpoints += l->groups[k].n_endpoints;
+		}
+	}
+
+	s = calloc(1, sizeof(*s));
+	p = calloc(1, sizeof(*p));
+	if (s == NULL || p == NULL) {
+		free(s);
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->priv = p;
+	s->generation = opts->generation;
+	s->maglev_table_size = cfg->limits.maglev_table_size;
+	s->port_mask = pow2_at_least(n_port_keys * 2) - 1;
+	s->addr_mask = pow2_at_least(n_addrs * 2) - 1;
+	s->port_slots = calloc((size_t)s->port_mask + 1, sizeof(*s->port_slots));
+	s->addr_slots = calloc((size_t)s->addr_mask + 1, sizeof(*s->addr_slots));
+	s->interfaces = calloc(cfg->n_interfaces + 1, sizeof(*s->interfaces));
+	s->accelerators = calloc(cfg->n_accelerators + 1, sizeof(*s->accelerators));
+	s->listeners = calloc(n_listeners + 1, sizeof(*s->listeners));
+	s->groups = calloc(n_groups + 1, sizeof(*s->groups));
+	s->endpoints = calloc(n_endpoints + 1, sizeof(*s->endpoints));
+	p->tables = calloc(n_groups + 1, sizeof(*p->tables));
+	if (s->port_slots == NULL || s->addr_slots == NULL || s->interfaces == NULL ||
+			s->accelerators == NULL ||
+			s->listeners == NULL || s->groups == NULL || s->endpoints == NULL ||
+			p->tables == NULL || table_index_init(&p->index, n_groups + 1) < 0)
+		goto fail;
+	s->n_interfaces = cfg->n_interfaces;
+	s->n_accelerators = cfg->n_accelerators;
+	s->n_listeners = n_listeners;
+	s->n_groups = n_groups;
+	s->n_endpoints = n_endpoints;
+
+	rc = compile_interfaces(s, cfg);
+	if (rc < 0)
+		goto fail;
+	for (i = 0; i < cfg->n_interfaces; i++)
+		for (j = 0; j < cfg->interfaces[i].n_addresses; j++)
+			addr_slot_add(s, cfg->interfaces[i].addresses[j].addr, GAX_ADDR_INTERFACE, i);
+
+	for (i = 0; i < cfg->n_accelerators; i++) {
+		const struct gax_accelerator *a = &cfg->accelerators[i];
+		struct gax_snap_accelerator *sa = &s->accelerators[i];
+		uint32_t *addrs = arena_alloc(p, sizeof(*addrs) * (a->n_addresses + 1));
+
+		sa->name = arena_strdup(p, a->name);
+		if (addrs == NULL || sa->name == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		memcpy(addrs, a->addresses, sizeof(*addrs) * a->n_addresses);
+		sa->addresses = addrs;
+		sa->n_addresses = a->n_addresses;
+		sa->first_listener = li;
+		sa->n_listeners = a->n_listeners;
+		for (j = 0; j < a->n_addresses; j++)
+			addr_slot_add(s, a->addresses[j], GAX_ADDR_ACCELERATOR, i);
+		for (j = 0; j < a->n_listeners; j++) {
+			rc = compile_listener(s, opts, i, a, &a->listeners[j], li++, &gi, &ei);
+			if (rc < 0)
+				goto fail;
+		}
+	}
+	return s;
+
+fail:
+	gax_snapshot_free(s);
+	errno = -rc;
+	return NULL;
+}
+
+void
+gax_snapshot_free(struct gax_snapshot *s)
+{
+	struct snapshot_priv *p;
+	uint32_t i;
+
+	if (s == NULL)
+		return;
+	p = s->priv;
+	if (p != NULL) {
+		for (i = 0; i < p->n_tables; i++)
+			shared_table_put(p->tables[i]);
+		while (p->arena != NULL) {
+			struct arena_block *next = p->arena->next;
+
+			free(p->arena);
+			p->arena = next;
+		}
+		free(p->tables);
+		free(p->index.slots);
+		free(p);
+	}
+	free(s->port_slots);
+	free(s->addr_slots);
+	free(s->interfaces);
+	free(s->accelerators);
+	free(s->listeners);
+	free(s->groups);
+	free(s->endpoints);
+	free(s);
+}
