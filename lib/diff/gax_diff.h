@@ -71,7 +71,7 @@ void gax_diff_free(struct gax_diff *d);
 
 /**
  * Print the review for people: a tree of +, - and ~ lines, then a one-line
- * summary ("2 added, 1 removed, 3 changed" or "no changes").
+ * summary ("Summary: 2 added, 1 removed, 3 changed"), or "No changes.".
  */
 void gax_diff_print(FILE *out, const struct gax_diff *d);
 
