@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internals of the flow table shared by flow.c (table, lookups, expiry) and
+ * snat.c (full-NAT source ports).
+ *
+ * The index is an open-addressing array of 64-bit slots with linear probing
+ * and backward-shift deletion (no tombstones). A slot holds the upper 32 bits
+ * of the key's hash (its signature) above a reference (record index * 2 +
+ * direction + 1); 0 is an empty slot. A key's home slot is its signature
+ * masked, so the home of any slot's entry is known without reading its
+ * record, which backward-shift deletion needs. The index has at least four
+ * slots per flow of capacity, two keys per flow: the load stays at or below
+ * one half, probes are short (1.5 slots on average for a hit, eight slots to
+ * a cache line) and there is always an empty slot to end a probe.
+ */
+#ifndef GAX_FLOW_PRIV_H
+#define GAX_FLOW_PRIV_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <gax_hash.h>
+
+#include "gax_flow.h"
+
+#define FLOW_NONE UINT32_MAX /* end of the free list */
+
+struct gax_flow_table {
+	/* Read on every lookup. */
+	uint64_t *slots;		/* the index, slot_mask + 1 slots */
+	struct gax_flow *flows;		/* capacity records */
+	uint32_t slot_mask;
+	uint32_t capacity;
+	uint64_t seed;
+
+	/* Insert, touch and expiry. */
+	uint32_t free_head;		/* first free record, linked through listener */
+	uint32_t sweep;			/* next record gax_flow_expire() examines */
+	unsigned int clock_shift;	/* table clock = caller's ticks >> clock_shift */
+	uint16_t short_timeout_s;
+	uint64_t ticks_per_second;
+
+	/* Full-NAT source ports: snat_first + k * n_workers, k < snat_count. */
+	uint32_t n_workers;
+	uint32_t worker_id;
+	uint32_t snat_first;
+	uint32_t snat_count;
+	uint32_t snat_cursor;		/* next k to try */
+
+	gax_flow_expire_fn expire_cb;
+	void *expire_ctx;
+	void *(*alloc)(void *ctx, size_t size, size_t align);
+	void (*free)(void *ctx, void *p);
+	void *alloc_ctx;
+	size_t slots_size;		/* bytes allocated for the index */
+	size_t flows_size;		/* bytes allocated for the records */
+
+	struct gax_flow_stats stats;
+} __attribute__((aligned(64)));
+
+/* Hash of a key under the table's seed. */
+static inline uint64_t
+flow_hash(const struct gax_flow_table *t, const struct gax_flow_key *k)
+{
+	return gax_hash_5tuple(k->saddr, k->daddr, k->sport, k->dport, k->proto, t->seed);
+}
+
+static inline uint32_t
+flow_sig(uint64_t hash)
+{
+	return (uint32_t)(hash >> 32);
+}
+
+/* Whether @p k is the key of direction @p dir of @p f. */
+static inline int
+flow_key_eq(const struct gax_flow *f, unsigned int dir, const struct gax_flow_key *k)
+{
+	/* The tuple and the key's first 12 bytes have the same layout. */
+	return memcmp(&f->tuple[dir], k, sizeof(struct gax_flow_tuple)) == 0 &&
+		f->proto == k->proto;
+}
+
+/*
+ * Probe from slot @p i for key @p k of signature @p sig; return its flow or
+ * NULL. When @p end is not NULL it is set to the slot where the probe stopped
+ * (the key's slot, or the empty slot where it would go).
+ */
+static inline struct gax_flow *
+flow_find_from(const struct gax_flow_table *t, const struct gax_flow_key *k, uint32_t sig,
+		uint32_t i, uint32_t *end)
+{
+	for (;;) {
+		uint64_t s = t->slots[i];
+
+		if (s == 0)
+			break;
+		if ((uint32_t)(s >> 32) == sig) {
+			uint32_t ref = (uint32_t)s - 1;
+			struct gax_flow *f = &t->flows[ref >> 1];
+
+			if (flow_key_eq(f, ref & 1, k)) {
+				if (end != NULL)
+					*end = i;
+				return f;
+			}
+		}
+		i = (i + 1) & t->slot_mask;
+	}
+	if (end != NULL)
+		*end = i;
+	return NULL;
+}
+
+static inline struct gax_flow *
+flow_find(const struct gax_flow_table *t, const struct gax_flow_key *k, uint64_t hash,
+		uint32_t *end)
+{
+	uint32_t sig = flow_sig(hash);
+
+	return flow_find_from(t, k, sig, sig & t->slot_mask, end);
+}
+
+/* Set up the full-NAT source ports of a new table (snat.c). */
+void flow_snat_init(struct gax_flow_table *t);
+
+#endif /* GAX_FLOW_PRIV_H */
