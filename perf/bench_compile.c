@@ -11,7 +11,7 @@
  * addresses (40,000 Maglev tables to build cold), "shared" lets every
  * listener use the same 4 backends (one table, shared).
  *
- * usage: bench_compile [--listeners N] [--runs R] [--smoke]
+ * usage: bench_compile [--listeners N] [--runs R] [--layout distinct|shared|both] [--smoke]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -167,7 +167,7 @@ int
 main(int argc, char **argv)
 {
 	unsigned int n = 10000, runs = 5, i;
-	int layout;
+	int layout, first = 0, last = 1;
 
 	for (i = 1; i < (unsigned int)argc; i++) {
 		if (strcmp(argv[i], "--smoke") == 0) {
@@ -177,8 +177,13 @@ main(int argc, char **argv)
 			n = (unsigned int)strtoul(argv[++i], NULL, 10);
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < (unsigned int)argc) {
 			runs = (unsigned int)strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--layout") == 0 && i + 1 < (unsigned int)argc) {
+			i++;
+			first = strcmp(argv[i], "shared") == 0 ? 1 : 0;
+			last = strcmp(argv[i], "distinct") == 0 ? 0 : 1;
 		} else {
-			fprintf(stderr, "usage: %s [--listeners N] [--runs R] [--smoke]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--listeners N] [--runs R] "
+					"[--layout distinct|shared|both] [--smoke]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -191,7 +196,7 @@ main(int argc, char **argv)
 	printf("| endpoints | jansson parse (reference) | parse+validate | compile cold "
 			"(tables built) | compile after one weight change (tables built) | "
 			"parse+validate+compile cold |\n|---|---|---|---|---|---|\n");
-	for (layout = 0; layout < 2; layout++) {
+	for (layout = first; layout <= last; layout++) {
 		struct figures f = { 0 };
 
 		if (measure(n, layout == 1, runs, &f) < 0)

@@ -82,34 +82,27 @@ arena_strdup(struct snapshot_priv *p, const char *s)
 	return d;
 }
 
+/* "a/b/c/d" from up to four parts (b, c, d may be NULL), in the arena. */
 static char *
-arena_printf(struct snapshot_priv *p, const char *a, const char *b, const char *c, const char *d)
+arena_join(struct snapshot_priv *p, const char *a, const char *b, const char *c, const char *d)
 {
-	size_t len = strlen(a) + 1;
-	char *s;
+	const char *parts[4] = { a, b, c, d };
+	size_t lens[4] = { 0 }, total = 0;
+	unsigned int i, n = 0;
+	char *s, *w;
 
-	if (b != NULL)
-		len += strlen(b) + 1;
-	if (c != NULL)
-		len += strlen(c) + 1;
-	if (d != NULL)
-		len += strlen(d) + 1;
-	s = arena_alloc(p, len);
+	for (i = 0; i < 4 && parts[i] != NULL; i++, n++)
+		total += (lens[i] = strlen(parts[i])) + 1;
+	s = arena_alloc(p, total);
 	if (s == NULL)
 		return NULL;
-	strcpy(s, a);
-	if (b != NULL) {
-		strcat(s, "/");
-		strcat(s, b);
+	for (i = 0, w = s; i < n; i++) {
+		if (i > 0)
+			*w++ = '/';
+		memcpy(w, parts[i], lens[i]);
+		w += lens[i];
 	}
-	if (c != NULL) {
-		strcat(s, "/");
-		strcat(s, c);
-	}
-	if (d != NULL) {
-		strcat(s, "/");
-		strcat(s, d);
-	}
+	*w = '\0';
 	return s;
 }
 
@@ -170,22 +163,45 @@ table_index_add(struct table_index *ix, struct shared_table *t)
 	ix->slots[i] = t;
 }
 
-/* The signature of a group's table: size, then "key=weight" per backend in order. */
+static char *
+append_u32(char *w, uint32_t v)
+{
+	char tmp[10];
+	unsigned int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*w++ = tmp[--n];
+	return w;
+}
+
+/* The signature of a group's table: size, then "|key=weight" per backend in order. */
 static char *
 table_signature(uint32_t size, const struct gax_maglev_backend *b, unsigned int n)
 {
-	size_t len = 16;
+	size_t len = 12;
 	unsigned int i;
 	char *sig, *w;
 
 	for (i = 0; i < n; i++)
-		len += strlen(b[i].key) + 16;
+		len += strlen(b[i].key) + 12;
 	sig = malloc(len);
 	if (sig == NULL)
 		return NULL;
-	w = sig + sprintf(sig, "%" PRIu32, size);
-	for (i = 0; i < n; i++)
-		w += sprintf(w, "|%s=%" PRIu32, b[i].key, b[i].weight);
+	w = append_u32(sig, size);
+	for (i = 0; i < n; i++) {
+		size_t k = strlen(b[i].key);
+
+		*w++ = '|';
+		memcpy(w, b[i].key, k);
+		w += k;
+		*w++ = '=';
+		w = append_u32(w, b[i].weight);
+	}
+	*w = '\0';
 	return sig;
 }
 
@@ -385,7 +401,7 @@ compile_group(struct gax_snapshot *s, const struct gax_snapshot_opts *opts,
 	unsigned int k;
 
 	g->name = arena_strdup(p, cg->name);
-	g->key = arena_printf(p, a->name, cl->name, cg->name, NULL);
+	g->key = arena_join(p, a->name, cl->name, cg->name, NULL);
 	g->listener = li;
 	g->first_endpoint = *ei;
 	g->n_endpoints = cg->n_endpoints;
@@ -400,7 +416,7 @@ compile_group(struct gax_snapshot *s, const struct gax_snapshot_opts *opts,
 		struct gax_snap_endpoint *e = &s->endpoints[*ei + k];
 
 		e->address = arena_strdup(p, ce->address);
-		e->key = arena_printf(p, a->name, cl->name, cg->name, ce->address);
+		e->key = arena_join(p, a->name, cl->name, cg->name, ce->address);
 		if (e->address == NULL || e->key == NULL)
 			return -ENOMEM;
 		e->group = gi;
@@ -438,7 +454,7 @@ compile_listener(struct gax_snapshot *s, const struct gax_snapshot_opts *opts, u
 	int rc;
 
 	l->name = arena_strdup(p, cl->name);
-	l->key = arena_printf(p, a->name, cl->name, NULL, NULL);
+	l->key = arena_join(p, a->name, cl->name, NULL, NULL);
 	ports = arena_alloc(p, sizeof(*ports) * (cl->n_ports > 0 ? cl->n_ports : 1));
 	if (l->name == NULL || l->key == NULL || ports == NULL)
 		return -ENOMEM;

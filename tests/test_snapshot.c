@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The compiled snapshot: invalid input first, then classification, owned
+ * addresses, port mapping, traffic split, endpoint choice, routing, table
+ * sharing between groups and snapshots, and independence from the config.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <gax_config.h>
+#include <gax_snapshot.h>
+
+#define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
+
+static const char base_ifaces[] =
+	"\"interfaces\": ["
+	"{\"name\": \"wan\", \"device\": \"net_null0\", \"addresses\": [\"10.0.0.1/24\"],"
+	" \"gateway\": \"10.0.0.254\"},"
+	"{\"name\": \"lan\", \"device\": \"net_null1\", \"addresses\": [\"10.1.0.1/24\", \"10.1.0.2/24\"]}]";
+
+static struct gax_config *
+load(const char *accelerators)
+{
+	struct gax_diags d;
+	struct gax_config *cfg;
+	char *text;
+
+	cr_assert(asprintf(&text, "{%s, \"accelerators\": [%s]}", base_ifaces, accelerators) > 0);
+	gax_diags_init(&d);
+	cfg = gax_config_load_buffer(text, strlen(text), NULL, &d);
+	if (cfg == NULL)
+		gax_diags_print(stderr, "test", &d);
+	gax_diags_fini(&d);
+	free(text);
+	cr_assert_not_null(cfg, "test config must be valid");
+	return cfg;
+}
+
+static struct gax_snapshot *
+compile(const char *accelerators)
+{
+	struct gax_config *cfg = load(accelerators);
+	struct gax_snapshot *s = gax_snapshot_compile(cfg, NULL);
+
+	cr_assert_not_null(s);
+	gax_config_free(cfg); /* the snapshot must not point into the config */
+	return s;
+}
+
+static const char web[] =
+	"{\"name\": \"web\", \"addresses\": [\"10.0.0.100\", \"10.0.0.101\"], \"listeners\": ["
+	" {\"name\": \"tcp-80\", \"protocol\": \"tcp\", \"port_ranges\": \"80,8080~8082\","
+	"  \"client_affinity\": \"source_ip\", \"endpoint_groups\": ["
+	"   {\"name\": \"eg\", \"port_overrides\": [{\"listener_port\": 80, \"endpoint_port\": 8000}],"
+	"    \"endpoints\": [{\"address\": \"10.1.0.11\", \"weight\": 100},"
+	"                   {\"address\": \"10.1.0.12\", \"weight\": 50},"
+	"                   {\"address\": \"10.1.0.13\", \"weight\": 0},"
+	"                   {\"address\": \"192.0.2.7\", \"weight\": 50}]}]},"
+	" {\"name\": \"udp-80\", \"protocol\": \"udp\", \"port_ranges\": \"80\","
+	"  \"endpoint_groups\": [{\"name\": \"eg\", \"reserve_client_ip\": true,"
+	"    \"endpoints\": [{\"address\": \"10.1.0.21\"}]}]},"
+	" {\"name\": \"https\", \"protocol\": \"https\", \"port_ranges\": \"443\","
+	"  \"certificates\": [{\"cert\": \"" GAX_SOURCE_ROOT "/config/certs/demo.pem\","
+	"                    \"key\": \"" GAX_SOURCE_ROOT "/config/certs/demo.key\"}]}]}";
+
+Test(snapshot, null_config_is_einval)
+{
+	errno = 0;
+	cr_assert_null(gax_snapshot_compile(NULL, NULL));
+	cr_assert_eq(errno, EINVAL);
+	gax_snapshot_free(NULL);
+}
+
+Test(snapshot, unknown_port_protocol_or_address_finds_nothing)
+{
+	struct gax_snapshot *s = compile(web);
+	uint16_t pi;
+
+	cr_assert_eq(gax_snapshot_find_listener(s, IP(10, 0, 0, 100), GAX_IPPROTO_TCP, 81, &pi),
+			GAX_SNAP_NONE);
+	cr_assert_eq(gax_snapshot_find_listener(s, IP(10, 0, 0, 100), GAX_IPPROTO_UDP, 8080, &pi),
+			GAX_SNAP_NONE);
+	cr_assert_eq(gax_snapshot_find_listener(s, IP(10, 0, 0, 102), GAX_IPPROTO_TCP, 80, &pi),
+			GAX_SNAP_NONE);
+	cr_assert_eq(gax_snapshot_find_listener(s, IP(10, 0, 0, 100), 1 /* ICMP */, 80, &pi),
+			GAX_SNAP_NONE);
+	cr_assert_null(gax_snapshot_find_addr(s, 0));
+	cr_assert_null(gax_snapshot_find_addr(s, IP(10, 0, 0, 2)));
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, classify_by_address_protocol_and_port)
+{
+	struct gax_snapshot *s = compile(web);
+	uint16_t pi = 999;
+	uint32_t l;
+
+	cr_assert_eq(s->n_accelerators, 1);
+	cr_assert_eq(s->n_listeners, 3);
+	l = gax_snapshot_find_listener(s, IP(10, 0, 0, 100), GAX_IPPROTO_TCP, 80, &pi);
+	cr_assert_eq(l, 0);
+	cr_assert_eq(pi, 0);
+	cr_assert_str_eq(s->listeners[l].key, "web/tcp-80");
+	/* every port of the range, on both addresses, with its rank */
+	cr_assert_eq(gax_snapshot_find_listener(s, IP(10, 0, 0, 101), GAX_IPPROTO_TCP, 8082, &pi), 0);
+	cr_assert_eq(pi, 3);
+	cr_assert_eq(s->listeners[0].n_ports, 4);
+	cr_assert_eq(s->listeners[0].ports[pi], 8082);
+	/* UDP shares port 80 with TCP: a different listener */
+	l = gax_snapshot_find_listener(s, IP(10, 0, 0, 100), GAX_IPPROTO_UDP, 80, &pi);
+	cr_assert_eq(l, 1);
+	cr_assert_eq(s->listeners[l].ipproto, GAX_IPPROTO_UDP);
+	/* HTTPS runs over TCP */
+	l = gax_snapshot_find_listener(s, IP(10, 0, 0, 100), GAX_IPPROTO_TCP, 443, &pi);
+	cr_assert_eq(l, 2);
+	cr_assert_eq(s->listeners[l].protocol, GAX_PROTO_HTTPS);
+	cr_assert_eq(s->listeners[l].idle_timeout, 15);
+	cr_assert_eq(s->listeners[l].request_timeout, 60);
+	cr_assert_eq(s->listeners[0].idle_timeout, 900);
+	cr_assert_eq(s->listeners[1].idle_timeout, 20);
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, owned_addresses)
+{
+	struct gax_snapshot *s = compile(web);
+	const struct gax_snap_addr_slot *a;
+
+	a = gax_snapshot_find_addr(s, IP(10, 0, 0, 101));
+	cr_assert_not_null(a);
+	cr_assert_eq(a->kind, GAX_ADDR_ACCELERATOR);
+	cr_assert_eq(a->owner, 0);
+	a = gax_snapshot_find_addr(s, IP(10, 1, 0, 2));
+	cr_assert_not_null(a);
+	cr_assert_eq(a->kind, GAX_ADDR_INTERFACE);
+	cr_assert_eq(a->owner, 1);
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, port_overrides_map_destination_ports)
+{
+	struct gax_snapshot *s = compile(web);
+	const struct gax_snap_group *g = &s->groups[s->listeners[0].first_group];
+	const struct gax_snap_group *u = &s->groups[s->listeners[1].first_group];
+
+	cr_assert_eq(g->endpoint_port[0], 8000);
+	cr_assert_eq(g->endpoint_port[1], 8080);
+	cr_assert_eq(g->endpoint_port[3], 8082);
+	cr_assert_eq(u->endpoint_port[0], 80);
+	cr_assert(u->reserve_client_ip);
+	cr_assert_not(g->reserve_client_ip);
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, endpoints_routed_on_link_or_through_the_gateway)
+{
+	struct gax_snapshot *s = compile(web);
+	const struct gax_snap_endpoint *e = &s->endpoints[0];
+
+	cr_assert_str_eq(e->key, "web/tcp-80/eg/10.1.0.11");
+	cr_assert_eq(e->addr, IP(10, 1, 0, 11));
+	cr_assert_eq(e->iface, 1);
+	cr_assert_eq(e->next_hop, IP(10, 1, 0, 11));
+	cr_assert_eq(e->snat_addr, IP(10, 1, 0, 1), "full NAT source is the first address");
+	e = &s->endpoints[3];
+	cr_assert_eq(e->addr, IP(192, 0, 2, 7));
+	cr_assert_eq(e->iface, 0);
+	cr_assert_eq(e->next_hop, IP(10, 0, 0, 254));
+	cr_assert_eq(e->snat_addr, IP(10, 0, 0, 1));
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, endpoint_choice_follows_weights_and_skips_weight_zero)
+{
+	struct gax_snapshot *s = compile(web);
+	unsigned int count[4] = { 0 }, i, n = 200000;
+
+	for (i = 0; i < n; i++) {
+		uint64_t h = gax_hash_u32(i, 42);
+		uint32_t g = gax_snapshot_pick_group(s, 0, h);
+		uint32_t e;
+
+		cr_assert_eq(g, 0);
+		e = gax_snapshot_pick_endpoint(s, g, h);
+		cr_assert_lt(e, 4);
+		count[e]++;
+	}
+	cr_assert_eq(count[2], 0, "weight 0 takes nothing");
+	/* 100 : 50 : 50 -> 50% : 25% : 25%, within 1 point */
+	cr_assert_lt(abs((int)count[0] - (int)(n / 2)), (int)(n / 100), "%u", count[0]);
+	cr_assert_lt(abs((int)count[1] - (int)(n / 4)), (int)(n / 100), "%u", count[1]);
+	cr_assert_lt(abs((int)count[3] - (int)(n / 4)), (int)(n / 100), "%u", count[3]);
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, source_ip_affinity_ignores_the_source_port)
+{
+	struct gax_snapshot *s = compile(web);
+	const struct gax_snap_listener *l = &s->listeners[0];
+	uint32_t client, first, e;
+	uint16_t sport;
+
+	for (client = 1; client < 500; client++) {
+		uint32_t saddr = IP(100, 64, client >> 8, client & 0xff);
+
+		first = gax_snapshot_pick_endpoint(s, 0,
+				gax_snapshot_flow_hash(l, saddr, IP(10, 0, 0, 100), 1024, 80));
+		for (sport = 1025; sport < 1045; sport++) {
+			e = gax_snapshot_pick_endpoint(s, 0, gax_snapshot_flow_hash(l, saddr,
+					IP(10, 0, 0, 100), sport, 80));
+			cr_assert_eq(e, first);
+		}
+	}
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, no_affinity_spreads_one_client_over_endpoints)
+{
+	struct gax_snapshot *s = compile(
+		"{\"name\": \"aa\", \"addresses\": [\"10.0.0.100\"], \"listeners\": ["
+		" {\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80\","
+		"  \"client_affinity\": \"none\", \"endpoint_groups\": [{\"name\": \"eg\","
+		"  \"endpoints\": [{\"address\": \"10.1.0.11\"}, {\"address\": \"10.1.0.12\"}]}]}]}");
+	const struct gax_snap_listener *l = &s->listeners[0];
+	unsigned int seen[2] = { 0 };
+	uint16_t sport;
+
+	for (sport = 1024; sport < 1224; sport++)
+		seen[gax_snapshot_pick_endpoint(s, 0, gax_snapshot_flow_hash(l, IP(100, 64, 0, 1),
+				IP(10, 0, 0, 100), sport, 80))]++;
+	cr_assert_gt(seen[0], 60);
+	cr_assert_gt(seen[1], 60);
+	gax_snapshot_free(s);
+}
+
+static const char split[] =
+	"{\"name\": \"api\", \"addresses\": [\"10.0.0.100\"], \"listeners\": ["
+	" {\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"443\", \"endpoint_groups\": ["
+	"  {\"name\": \"east\", \"region\": \"east\", \"traffic_percentage\": 70,"
+	"   \"endpoints\": [{\"address\": \"10.1.0.31\"}]},"
+	"  {\"name\": \"down\", \"region\": \"mid\", \"traffic_percentage\": 50,"
+	"   \"endpoints\": [{\"address\": \"10.1.0.33\", \"weight\": 0}]},"
+	"  {\"name\": \"west\", \"region\": \"west\", \"traffic_percentage\": 30,"
+	"   \"endpoints\": [{\"address\": \"10.1.0.32\"}]}]},"
+	" {\"name\": \"l2\", \"protocol\": \"tcp\", \"port_ranges\": \"444\", \"endpoint_groups\": ["
+	"  {\"name\": \"drained\", \"endpoints\": [{\"address\": \"10.1.0.31\", \"weight\": 0}]}]},"
+	" {\"name\": \"l3\", \"protocol\": \"tcp\", \"port_ranges\": \"445\"}]}";
+
+Test(snapshot, traffic_split_follows_percentages_of_serving_groups)
+{
+	struct gax_snapshot *s = compile(split);
+	const struct gax_snap_listener *l = &s->listeners[0];
+	unsigned int count[3] = { 0 }, i, n = 100000;
+
+	cr_assert_eq(l->split_total, 100, "a group that cannot serve takes no share");
+	cr_assert_eq(s->groups[1].split_lo, s->groups[1].split_hi);
+	for (i = 0; i < n; i++) {
+		uint32_t g = gax_snapshot_pick_group(s, 0, gax_hash_u32(i, 7));
+
+		cr_assert_lt(g - l->first_group, 3);
+		count[g - l->first_group]++;
+	}
+	cr_assert_eq(count[1], 0);
+	cr_assert_lt(abs((int)count[0] - 70000), 1000, "%u", count[0]);
+	cr_assert_lt(abs((int)count[2] - 30000), 1000, "%u", count[2]);
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, listener_without_serving_endpoint_takes_no_new_flows)
+{
+	struct gax_snapshot *s = compile(split);
+
+	cr_assert_eq(s->listeners[1].split_total, 0);
+	cr_assert_eq(gax_snapshot_pick_group(s, 1, 12345), GAX_SNAP_NONE);
+	cr_assert_null(s->groups[s->listeners[1].first_group].table);
+	cr_assert_eq(gax_snapshot_pick_endpoint(s, s->listeners[1].first_group, 1), GAX_SNAP_NONE);
+	cr_assert_eq(s->listeners[2].n_groups, 0);
+	cr_assert_eq(gax_snapshot_pick_group(s, 2, 12345), GAX_SNAP_NONE);
+	gax_snapshot_free(s);
+}
+
+static const char domains[] =
+	"{\"name\": \"dd\", \"addresses\": [\"10.0.0.100\"], \"listeners\": ["
+	" {\"name\": \"l1\", \"protocol\": \"udp\", \"port_ranges\": \"53\", \"endpoint_groups\": ["
+	"  {\"name\": \"eg\", \"endpoints\": [{\"address\": \"a.example.internal\"},"
+	"   {\"address\": \"b.example.internal\"}]}]}]}";
+
+static int
+resolve_a_only(void *ctx, const char *name, uint32_t *addr)
+{
+	(*(int *)ctx)++;
+	if (strcmp(name, "a.example.internal") == 0) {
+		*addr = IP(10, 1, 0, 53);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+Test(snapshot, domain_endpoints_unresolved_take_nothing)
+{
+	struct gax_snapshot *s = compile(domains);
+
+	cr_assert_eq(s->endpoints[0].addr, 0);
+	cr_assert_eq(s->endpoints[0].iface, GAX_SNAP_NO_IFACE);
+	cr_assert_null(s->groups[0].table);
+	cr_assert_eq(gax_snapshot_pick_group(s, 0, 1), GAX_SNAP_NONE);
+	gax_snapshot_free(s);
+}
+
+Test(snapshot, domain_endpoints_resolved_by_the_callback)
+{
+	struct gax_config *cfg = load(domains);
+	int calls = 0;
+	struct gax_snapshot_opts o = { .resolve = resolve_a_only, .resolve_ctx = &calls };
+	struct gax_snapshot *s = gax_snapshot_compile(cfg, &o);
+	uint32_t i;
+
+	cr_assert_not_null(s);
+	cr_assert_eq(calls, 2);
+	cr_assert_eq(s->endpoints[0].addr, IP(10, 1, 0, 53));
+	cr_assert_eq(s->endpoints[0].iface, 1);
+	cr_assert_eq(s->endpoints[1].addr, 0);
+	for (i = 0; i < 1000; i++)
+		cr_assert_eq(gax_snapshot_pick_endpoint(s, 0, gax_hash_u32(i, 1)), 0);
+	gax_snapshot_free(s);
+	gax_config_free(cfg);
+}
+
+static const char twins[] =
+	"{\"name\": \"tt\", \"addresses\": [\"10.0.0.100\"], \"listeners\": ["
+	" {\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"1\", \"endpoint_groups\": ["
+	"  {\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\", \"weight\": %d},"
+	"   {\"address\": \"10.1.0.12\"}]}]},"
+	" {\"name\": \"l2\", \"protocol\": \"tcp\", \"port_ranges\": \"2\", \"endpoint_groups\": ["
+	"  {\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\"},"
+	"   {\"address\": \"10.1.0.12\"}]}]}]}";
+
+static struct gax_config *
+load_twins(int weight)
+{
+	char buf[sizeof(twins) + 16];
+
+	snprintf(buf, sizeof(buf), twins, weight);
+	return load(buf);
+}
+
+Test(snapshot, identical_groups_share_one_table)
+{
+	struct gax_config *cfg = load_twins(128);
+	struct gax_snapshot *s = gax_snapshot_compile(cfg, NULL);
+
+	cr_assert_not_null(s);
+	cr_assert_eq(s->n_tables_built, 1);
+	cr_assert_eq(s->n_tables_reused, 1);
+	cr_assert_eq(s->groups[0].table, s->groups[1].table);
+	gax_snapshot_free(s);
+	gax_config_free(cfg);
+}
+
+Test(snapshot, next_snapshot_reuses_unchanged_tables_and_outlives_the_previous)
+{
+	struct gax_config *c1 = load_twins(128), *c2 = load_twins(7);
+	struct gax_snapshot *s1 = gax_snapshot_compile(c1, NULL);
+	struct gax_snapshot_opts o = { .prev = s1, .generation = 2 };
+	struct gax_snapshot *s2 = gax_snapshot_compile(c2, &o);
+	struct gax_snapshot *s3;
+	uint32_t i;
+
+	cr_assert_not_null(s2);
+	cr_assert_eq(s2->generation, 2);
+	cr_assert_eq(s2->n_tables_built, 1, "only the group whose weight changed is rebuilt");
+	cr_assert_eq(s2->groups[1].table, s1->groups[1].table);
+	cr_assert_neq(s2->groups[0].table, s1->groups[0].table);
+	/* Free the old one first, as the control thread does after the grace period. */
+	gax_snapshot_free(s1);
+	for (i = 0; i < 1000; i++)
+		cr_assert_lt(gax_snapshot_pick_endpoint(s2, 1, gax_hash_u32(i, 3)), 4);
+	o.prev = s2;
+	o.generation = 3;
+	s3 = gax_snapshot_compile(c2, &o);
+	cr_assert_eq(s3->n_tables_built, 0);
+	gax_snapshot_free(s2);
+	gax_snapshot_free(s3);
+	gax_config_free(c1);
+	gax_config_free(c2);
+}
+
+Test(snapshot, same_config_same_tables)
+{
+	struct gax_snapshot *a = compile(web), *b = compile(web);
+	const struct gax_maglev_table *ta = a->groups[0].table, *tb = b->groups[0].table;
+
+	cr_assert_neq(ta, tb);
+	cr_assert_eq(ta->size, 65537);
+	cr_assert_eq(memcmp(ta, tb, sizeof(*ta) + ta->size), 0);
+	gax_snapshot_free(a);
+	gax_snapshot_free(b);
+}
+
+Test(snapshot, configured_table_size_is_used)
+{
+	struct gax_diags d;
+	const char *text =
+		"{\"limits\": {\"maglev_table_size\": 251}, \"interfaces\": [{\"name\": \"lan\","
+		" \"device\": \"x\", \"addresses\": [\"10.1.0.1/24\"]}], \"accelerators\": ["
+		"{\"name\": \"a1\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [{\"name\": \"l1\","
+		" \"protocol\": \"udp\", \"port_ranges\": \"9\", \"endpoint_groups\": [{\"name\": \"eg\","
+		" \"endpoints\": [{\"address\": \"10.1.0.9\"}]}]}]}]}";
+	struct gax_config *cfg;
+	struct gax_snapshot *s;
+
+	gax_diags_init(&d);
+	cfg = gax_config_load_buffer(text, strlen(text), NULL, &d);
+	gax_diags_print(stderr, "test", &d);
+	gax_diags_fini(&d);
+	cr_assert_not_null(cfg);
+	s = gax_snapshot_compile(cfg, NULL);
+	cr_assert_eq(s->groups[0].table->size, 251);
+	gax_snapshot_free(s);
+	gax_config_free(cfg);
+}
+
+Test(snapshot, explain_prints_the_plan)
+{
+	struct gax_snapshot *s = compile(web);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	gax_snapshot_explain(f, s);
+	fclose(f);
+	cr_assert_not_null(strstr(buf, "listener tcp-80: tcp ports 80,8080~8082"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "80->8000, others unchanged"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "weight 0: takes no new flows"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "via wan next hop 10.0.0.254 from 10.0.0.1"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "client IP reserved"), "%s", buf);
+	free(buf);
+	gax_snapshot_free(s);
+}
