@@ -9,8 +9,8 @@ packages=(
 	gcc libc6-dev meson ninja-build pkg-config
 	# libraries (pkg-config names: libdpdk, jansson, libbpf, criterion, openssl)
 	dpdk dpdk-dev libdpdk-dev libjansson-dev libbpf-dev libcriterion-dev libssl-dev openssl
-	# tests and tools
-	python3 valgrind iproute2
+	# tests and tools (clang and its runtime build the libFuzzer targets)
+	python3 valgrind iproute2 clang libclang-rt-14-dev
 )
 
 missing=()
