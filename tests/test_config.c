@@ -110,7 +110,8 @@ load_listener(const char *proto, const char *ports, const char *extra)
 	char *l;
 
 	cr_assert(asprintf(&l, "{\"name\": \"l1\", \"protocol\": \"%s\", \"port_ranges\": %s%s%s,"
-			" \"endpoint_groups\": [" GROUP "]}", proto, ports, extra[0] != '\0' ? ", " : "",
+			" \"endpoint_groups\": "
+			"[" GROUP "]}", proto, ports, extra[0] != '\0' ? ", " : "",
 			extra) > 0);
 	load_listeners(l);
 	free(l);
@@ -347,7 +348,8 @@ Test(config, long_strings)
 	cr_assert_not_null(big);
 	memset(big, 'a', n);
 	big[n] = '\0';
-	loadf("{" IFACES ", \"accelerators\": [{\"name\": \"%s\", \"addresses\": [\"10.0.0.100\"]}]}",
+	loadf("{" IFACES ", \"accelerators\": [{\"name\": \"%s\", \"addresses\": "
+			"[\"10.0.0.100\"]}]}",
 			big);
 	refused_with("accelerators[0].name", "must be 2-128 characters, got 4194304");
 	cr_assert_lt(strlen(d.v[0].message), 200, "the value is cut short in the message");
@@ -426,8 +428,8 @@ Test(config, file_loads)
 
 Test(config, wrong_types)
 {
-	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\", \"weight\": \"10\"},"
-			" {\"address\": \"10.1.0.12\", \"weight\": 10.5},"
+	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\", \"weight\": "
+			"\"10\"}, {\"address\": \"10.1.0.12\", \"weight\": 10.5},"
 			" {\"address\": \"10.1.0.13\", \"weight\": true},"
 			" {\"address\": \"10.1.0.14\", \"weight\": null}]}");
 	refused_with(G1 ".endpoints[0].weight", "expected an integer, got a string");
@@ -465,8 +467,8 @@ Test(config, unknown_fields_at_every_level)
 
 	load_listener("tcp", "\"80\"", "\"client_afinity\": \"source_ip\"");
 	refused_with(L1 ".client_afinity", "unknown field; expected one of name, protocol, "
-			"port_ranges, client_affinity, idle_timeout, request_timeout, certificates, "
-			"endpoint_groups");
+			"port_ranges, client_affinity, idle_timeout, request_timeout, "
+			"certificates, endpoint_groups");
 
 	loadf("{\"interfaces\": [{\"name\": \"wan\", \"device\": \"net0\", \"addresses\": "
 			"[\"10.0.0.1/24\"], \"gw\": \"10.0.0.254\", \"neighbors\": [{\"address\": "
@@ -477,11 +479,13 @@ Test(config, unknown_fields_at_every_level)
 	refused_with("limits.ports", "unknown field");
 
 	load_listener("tcp", "[{\"from_port\": 80, \"to_port\": 80, \"step\": 1}]", "");
-	refused_with(L1 ".port_ranges[0].step", "unknown field; expected one of from_port, to_port");
+	refused_with(L1 ".port_ranges[0].step", "unknown field; expected one of from_port, "
+			"to_port");
 
 	load_group("{\"name\": \"eg\", \"weight\": 5, \"port_overrides\": [{\"listener_port\": 80,"
 			" \"endpoint_port\": 81, \"protocol\": \"tcp\"}], \"health_check\": "
-			"{\"intervall\": 3}, \"endpoints\": [{\"address\": \"10.1.0.11\", \"wieght\": 1}]}");
+			"{\"intervall\": 3}, \"endpoints\": [{\"address\": \"10.1.0.11\", "
+			"\"wieght\": 1}]}");
 	refused_with(G1 ".weight", "unknown field");
 	refused_with(G1 ".port_overrides[0].protocol", "unknown field");
 	refused_with(G1 ".health_check.intervall", "did you mean interval?");
@@ -495,8 +499,8 @@ Test(config, unknown_fields_at_every_level)
 
 Test(config, unknown_field_in_certificate)
 {
-	load_listener("https", "\"443\"", "\"certificates\": [{\"cert\": \"a.pem\", \"key\": \"a.key\","
-			" \"chain\": \"c.pem\"}]");
+	load_listener("https", "\"443\"", "\"certificates\": [{\"cert\": \"a.pem\", \"key\": "
+			"\"a.key\", \"chain\": \"c.pem\"}]");
 	refused_with(L1 ".certificates[0].chain", "unknown field; expected one of cert, key");
 }
 
@@ -560,8 +564,8 @@ Test(config, limits_defaults)
 
 Test(config, limits_ranges)
 {
-	loadf("{" IFACES ", \"limits\": {\"ports_per_listener\": 65499, \"endpoints_per_group\": 256,"
-			" \"maglev_table_size\": 251}}");
+	loadf("{" IFACES ", \"limits\": {\"ports_per_listener\": 65499, \"endpoints_per_group\": "
+			"256, \"maglev_table_size\": 251}}");
 	accepted();
 	cr_assert_eq(cfg->limits.ports_per_listener, 65499);
 	cr_assert_eq(cfg->limits.endpoints_per_group, 256);
@@ -590,8 +594,8 @@ Test(config, invalid_limit_falls_back_to_default)
 	/* ports_per_listener is invalid: the default 30 applies, so 31 ports are refused too. */
 	cr_assert(asprintf(&l, "{" IFACES ", \"limits\": {\"ports_per_listener\": \"many\"},"
 			" \"accelerators\": [{\"name\": \"web\", \"addresses\": [\"10.0.0.100\"],"
-			" \"listeners\": [{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\":"
-			" \"1~31\", \"endpoint_groups\": [" GROUP "]}]}]}") > 0);
+			" \"listeners\": [{\"name\": \"l1\", \"protocol\": \"tcp\", "
+			"\"port_ranges\": \"1~31\", \"endpoint_groups\": [" GROUP "]}]}]}") > 0);
 	load_len(l, strlen(l), NULL);
 	free(l);
 	refused_with("limits.ports_per_listener", "expected an integer");
@@ -633,14 +637,18 @@ Test(config, ports_per_listener)
 Test(config, raised_limit_allows_more_ports)
 {
 	loadf("{" IFACES ", \"limits\": {\"ports_per_listener\": 31}, \"accelerators\": [{\"name\":"
-			" \"web\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [{\"name\": \"l1\","
-			" \"protocol\": \"tcp\", \"port_ranges\": \"1~31\", \"endpoint_groups\": [" GROUP
+			" \"web\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [{\"name\": "
+			"\"l1\","
+			" \"protocol\": \"tcp\", \"port_ranges\": \"1~31\", \"endpoint_groups\": "
+			"[" GROUP
 			"]}]}]}");
 	accepted();
 	cr_assert_eq(cfg->limits.ports_per_listener, 31);
 	loadf("{" IFACES ", \"limits\": {\"ports_per_listener\": 31}, \"accelerators\": [{\"name\":"
-			" \"web\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [{\"name\": \"l1\","
-			" \"protocol\": \"tcp\", \"port_ranges\": \"1~32\", \"endpoint_groups\": [" GROUP
+			" \"web\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [{\"name\": "
+			"\"l1\","
+			" \"protocol\": \"tcp\", \"port_ranges\": \"1~32\", \"endpoint_groups\": "
+			"[" GROUP
 			"]}]}]}");
 	refused_with(L1 ".port_ranges", "32 ports, at most 31");
 }
@@ -716,8 +724,8 @@ two_listeners(const char *p1, const char *ports1, const char *p2, const char *po
 		", \"certificates\": [{\"cert\": \"" GAX_SOURCE_ROOT "/config/certs/demo.pem\","
 		" \"key\": \"" GAX_SOURCE_ROOT "/config/certs/demo.key\"}]" : "";
 
-	cr_assert(asprintf(&l, "{\"name\": \"%s-a\", \"protocol\": \"%s\", \"port_ranges\": \"%s\"%s,"
-			" \"endpoint_groups\": [" GROUP "]},"
+	cr_assert(asprintf(&l, "{\"name\": \"%s-a\", \"protocol\": \"%s\", \"port_ranges\": "
+			"\"%s\"%s, \"endpoint_groups\": [" GROUP "]},"
 			"{\"name\": \"%s-b\", \"protocol\": \"%s\", \"port_ranges\": \"%s\"%s,"
 			" \"endpoint_groups\": [" GROUP "]}",
 			p1, p1, ports1, c1, p2, p2, ports2, c2) > 0);
@@ -730,7 +738,8 @@ Test(config, port_sharing_same_protocol)
 {
 	two_listeners("tcp", "80", "tcp", "80");
 	refused_with("accelerators[0].listeners[1].port_ranges",
-			"port 80 is already used by tcp listener \"tcp-a\" (accelerators[0].listeners[0])");
+			"port 80 is already used by tcp listener \"tcp-a\" "
+			"(accelerators[0].listeners[0])");
 	two_listeners("udp", "53,60~70", "udp", "65~75");
 	refused_with("accelerators[0].listeners[1].port_ranges",
 			"port 65 is already used by udp listener \"udp-a\"");
@@ -774,11 +783,13 @@ Test(config, port_sharing_reported_once_per_pair)
 Test(config, port_sharing_across_accelerators_allowed)
 {
 	loadf("{" IFACES ", \"accelerators\": ["
-			"{\"name\": \"a1\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [{\"name\":"
-			" \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80\", \"endpoint_groups\": ["
+			"{\"name\": \"a1\", \"addresses\": [\"10.0.0.100\"], \"listeners\": "
+			"[{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80\", "
+			"\"endpoint_groups\": ["
 			GROUP "]}]},"
-			"{\"name\": \"a2\", \"addresses\": [\"10.0.0.101\"], \"listeners\": [{\"name\":"
-			" \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80\", \"endpoint_groups\": ["
+			"{\"name\": \"a2\", \"addresses\": [\"10.0.0.101\"], \"listeners\": "
+			"[{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80\", "
+			"\"endpoint_groups\": ["
 			GROUP "]}]}]}");
 	accepted();
 }
@@ -819,8 +830,9 @@ Test(config, name_characters)
 			"{\"name\": \"-tcp\", \"protocol\": \"tcp\", \"port_ranges\": \"81\"},"
 			"{\"name\": \"tcp 80\", \"protocol\": \"tcp\", \"port_ranges\": \"82\"},"
 			"{\"name\": \"tcp.80\", \"protocol\": \"tcp\", \"port_ranges\": \"83\"},"
-			"{\"name\": \"t\\u00e9st\", \"protocol\": \"tcp\", \"port_ranges\": \"84\"},"
-			"{\"name\": \"Tcp_80-x9\", \"protocol\": \"tcp\", \"port_ranges\": \"85\"}");
+			"{\"name\": \"t\\u00e9st\", \"protocol\": \"tcp\", \"port_ranges\": "
+			"\"84\"},{\"name\": \"Tcp_80-x9\", \"protocol\": \"tcp\", \"port_ranges\": "
+			"\"85\"}");
 	refused_with(L1 ".name", "must start with a letter");
 	refused_with("accelerators[0].listeners[1].name", "must start with a letter");
 	refused_with("accelerators[0].listeners[2].name", "a space is not allowed");
@@ -847,7 +859,8 @@ Test(config, duplicate_names)
 Test(config, duplicate_accelerator_and_interface_names)
 {
 	loadf("{\"interfaces\": [{\"name\": \"wan\", \"device\": \"net0\", \"addresses\": "
-			"[\"10.0.0.1/24\"], \"gateway\": \"10.0.0.254\"}, {\"name\": \"wan\", \"device\":"
+			"[\"10.0.0.1/24\"], \"gateway\": \"10.0.0.254\"}, {\"name\": \"wan\", "
+			"\"device\":"
 			" \"net0\", \"addresses\": [\"10.1.0.1/24\"]}], \"accelerators\": ["
 			"{\"name\": \"web\", \"addresses\": [\"10.0.0.100\"]},"
 			"{\"name\": \"web\", \"addresses\": [\"10.0.0.101\"]}]}");
@@ -860,13 +873,18 @@ Test(config, duplicate_group_names_and_regions)
 {
 	load_listeners("{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80\","
 			" \"endpoint_groups\": ["
-			"{\"name\": \"eg\", \"region\": \"east\", \"endpoints\": [{\"address\": \"10.1.0.11\"}]},"
-			"{\"name\": \"eg\", \"region\": \"west\", \"endpoints\": [{\"address\": \"10.1.0.11\"}]},"
-			"{\"name\": \"eg3\", \"region\": \"east\", \"endpoints\": [{\"address\": \"10.1.0.11\"}]},"
+			"{\"name\": \"eg\", \"region\": \"east\", \"endpoints\": [{\"address\": "
+			"\"10.1.0.11\"}]},"
+			"{\"name\": \"eg\", \"region\": \"west\", \"endpoints\": [{\"address\": "
+			"\"10.1.0.11\"}]},"
+			"{\"name\": \"eg3\", \"region\": \"east\", \"endpoints\": [{\"address\": "
+			"\"10.1.0.11\"}]},"
 			"{\"name\": \"eg4\", \"endpoints\": [{\"address\": \"10.1.0.11\"}]},"
 			"{\"name\": \"eg5\", \"endpoints\": [{\"address\": \"10.1.0.11\"}]}]}");
-	refused_with(L1 ".endpoint_groups[1].name", "name \"eg\" is already used by endpoint_groups[0]");
-	refused_with(L1 ".endpoint_groups[2].region", "region \"east\" already has an endpoint group");
+	refused_with(L1 ".endpoint_groups[1].name", "name \"eg\" is already used by "
+			"endpoint_groups[0]");
+	refused_with(L1 ".endpoint_groups[2].region", "region \"east\" already has an endpoint "
+			"group");
 	cr_assert_eq(d.n_errors, 2, "groups without a region do not clash");
 }
 
@@ -875,8 +893,8 @@ Test(config, region_rule)
 	char *r64 = name_of_len(64), *r65 = name_of_len(65);
 	char *g;
 
-	cr_assert(asprintf(&g, "{\"name\": \"eg\", \"region\": \"%s\", \"endpoints\": [{\"address\":"
-			" \"10.1.0.11\"}]}", r64) > 0);
+	cr_assert(asprintf(&g, "{\"name\": \"eg\", \"region\": \"%s\", \"endpoints\": "
+			"[{\"address\": \"10.1.0.11\"}]}", r64) > 0);
 	load_group(g);
 	free(g);
 	accepted();
@@ -960,7 +978,8 @@ Test(config, certificates_only_on_https)
 	load_listener("https", "\"443\"", "\"certificates\": []");
 	refused_with(L1 ".certificates", "at least one certificate");
 	load_listener("tcp", "\"443\"", "\"certificates\": [{\"cert\": \"a\", \"key\": \"b\"}]");
-	refused_with(L1 ".certificates", "certificates are only allowed on https listeners, not tcp");
+	refused_with(L1 ".certificates", "certificates are only allowed on https listeners, not "
+			"tcp");
 	load_listener("http", "\"80\"", "\"certificates\": []");
 	refused_with(L1 ".certificates", "not http");
 }
@@ -1039,20 +1058,22 @@ Test(config, traffic_percentage)
 Test(config, endpoint_request_protocol)
 {
 	load_listeners("{\"name\": \"h1\", \"protocol\": \"http\", \"port_ranges\": \"80\","
-			" \"endpoint_groups\": [{\"name\": \"eg\", \"endpoint_request_protocol\": \"https\","
-			" \"endpoints\": [{\"address\": \"10.1.0.11\"}]}]}");
+			" \"endpoint_groups\": [{\"name\": \"eg\", \"endpoint_request_protocol\": "
+			"\"https\", \"endpoints\": [{\"address\": \"10.1.0.11\"}]}]}");
 	refused_with(G1 ".endpoint_request_protocol", "\"https\" is not a valid "
 			"endpoint_request_protocol; expected http");
 
 	load_listeners("{\"name\": \"h1\", \"protocol\": \"http\", \"port_ranges\": \"80\","
-			" \"endpoint_groups\": [{\"name\": \"eg\", \"endpoint_request_protocol\": \"http\","
-			" \"endpoints\": [{\"address\": \"10.1.0.11\"}]}]}");
+			" \"endpoint_groups\": [{\"name\": \"eg\", \"endpoint_request_protocol\": "
+			"\"http\", \"endpoints\": [{\"address\": \"10.1.0.11\"}]}]}");
 	accepted();
 
 	load_listeners("{\"name\": \"s1\", \"protocol\": \"https\", \"port_ranges\": \"443\","
-			" \"certificates\": [{\"cert\": \"" GAX_SOURCE_ROOT "/config/certs/demo.pem\","
+			" \"certificates\": [{\"cert\": "
+			"\"" GAX_SOURCE_ROOT "/config/certs/demo.pem\","
 			" \"key\": \"" GAX_SOURCE_ROOT "/config/certs/demo.key\"}],"
-			" \"endpoint_groups\": [{\"name\": \"eg\", \"endpoint_request_protocol\": \"https\","
+			" \"endpoint_groups\": [{\"name\": \"eg\", \"endpoint_request_protocol\": "
+			"\"https\","
 			" \"endpoints\": [{\"address\": \"10.1.0.11\"}]}, {\"name\": \"eg2\","
 			" \"endpoints\": [{\"address\": \"10.1.0.12\"}]}]}");
 	accepted();
@@ -1061,9 +1082,11 @@ Test(config, endpoint_request_protocol)
 			"default http");
 
 	load_listeners("{\"name\": \"s1\", \"protocol\": \"https\", \"port_ranges\": \"443\","
-			" \"certificates\": [{\"cert\": \"" GAX_SOURCE_ROOT "/config/certs/demo.pem\","
+			" \"certificates\": [{\"cert\": "
+			"\"" GAX_SOURCE_ROOT "/config/certs/demo.pem\","
 			" \"key\": \"" GAX_SOURCE_ROOT "/config/certs/demo.key\"}],"
-			" \"endpoint_groups\": [{\"name\": \"eg\", \"endpoint_request_protocol\": \"tcp\"}]}");
+			" \"endpoint_groups\": [{\"name\": \"eg\", \"endpoint_request_protocol\": "
+			"\"tcp\"}]}");
 	refused_with(G1 ".endpoint_request_protocol", "expected http or https");
 
 	load_group("{\"name\": \"eg\", \"endpoint_request_protocol\": \"http\"}");
@@ -1073,7 +1096,8 @@ Test(config, endpoint_request_protocol)
 
 Test(config, port_overrides)
 {
-	load_listeners("{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80,8080~8085\","
+	load_listeners("{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": "
+			"\"80,8080~8085\","
 			" \"endpoint_groups\": [{\"name\": \"eg\", \"port_overrides\": ["
 			"{\"listener_port\": 8085, \"endpoint_port\": 65535},"
 			"{\"listener_port\": 80, \"endpoint_port\": 1}],"
@@ -1087,7 +1111,8 @@ Test(config, port_overrides)
 	cr_assert_eq(g->port_overrides[1].listener_port, 8085);
 	cr_assert_eq(g->port_overrides[1].endpoint_port, 65535);
 
-	load_listeners("{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80,8080~8085\","
+	load_listeners("{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": "
+			"\"80,8080~8085\","
 			" \"endpoint_groups\": [{\"name\": \"eg\", \"port_overrides\": ["
 			"{\"listener_port\": 81, \"endpoint_port\": 8080},"
 			"{\"listener_port\": 80, \"endpoint_port\": 0},"
@@ -1129,11 +1154,14 @@ Test(config, health_check_defaults)
 
 Test(config, health_check_rules)
 {
-	load_group("{\"name\": \"eg\", \"health_check\": {\"enabled\": false, \"protocol\": \"https\","
-			" \"port\": 65535, \"path\": \"/healthz?full=1\", \"interval\": 50, \"timeout\": 50,"
+	load_group("{\"name\": \"eg\", \"health_check\": {\"enabled\": false, \"protocol\": "
+			"\"https\","
+			" \"port\": 65535, \"path\": \"/healthz?full=1\", \"interval\": 50, "
+			"\"timeout\": 50,"
 			" \"threshold\": 10}, \"endpoints\": [{\"address\": \"10.1.0.11\"}]}");
 	accepted();
-	const struct gax_health_check *hc = &cfg->accelerators[0].listeners[0].groups[0].health_check;
+	const struct gax_health_check *hc =
+		&cfg->accelerators[0].listeners[0].groups[0].health_check;
 
 	cr_assert_not(hc->enabled);
 	cr_assert_eq(hc->protocol, GAX_PROTO_HTTPS);
@@ -1158,11 +1186,14 @@ Test(config, health_check_rules)
 
 	load_group("{\"name\": \"eg\", \"health_check\": {\"path\": \"/x\"}}");
 	refused_with(G1 ".health_check.path", "path is only allowed for http and https checks");
-	load_group("{\"name\": \"eg\", \"health_check\": {\"protocol\": \"http\", \"path\": \"x\"}}");
+	load_group("{\"name\": \"eg\", \"health_check\": {\"protocol\": \"http\", \"path\": "
+			"\"x\"}}");
 	refused_with(G1 ".health_check.path", "must start with /");
-	load_group("{\"name\": \"eg\", \"health_check\": {\"protocol\": \"http\", \"path\": \"/a b\"}}");
+	load_group("{\"name\": \"eg\", \"health_check\": {\"protocol\": \"http\", \"path\": \"/a "
+			"b\"}}");
 	refused_with(G1 ".health_check.path", "printable characters without spaces");
-	load_group("{\"name\": \"eg\", \"health_check\": {\"protocol\": \"http\", \"path\": \"\"}}");
+	load_group("{\"name\": \"eg\", \"health_check\": {\"protocol\": \"http\", \"path\": "
+			"\"\"}}");
 	refused_with(G1 ".health_check.path", "must be 1-80 characters");
 }
 
@@ -1175,7 +1206,8 @@ Test(config, health_check_path_length)
 	path[0] = '/';
 	path[80] = '\0';
 	cr_assert(asprintf(&g, "{\"name\": \"eg\", \"health_check\": {\"protocol\": \"http\","
-			" \"path\": \"%s\"}, \"endpoints\": [{\"address\": \"10.1.0.11\"}]}", path) > 0);
+			" \"path\": \"%s\"}, \"endpoints\": [{\"address\": "
+			"\"10.1.0.11\"}]}", path) > 0);
 	load_group(g);
 	free(g);
 	accepted();
@@ -1193,16 +1225,21 @@ Test(config, health_check_path_length)
 Test(config, endpoints_per_group)
 {
 	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\"}, {\"address\":"
-			" \"10.1.0.12\"}, {\"address\": \"10.1.0.13\"}, {\"address\": \"10.1.0.14\"}]}");
+			" \"10.1.0.12\"}, {\"address\": \"10.1.0.13\"}, {\"address\": "
+			"\"10.1.0.14\"}]}");
 	accepted();
 	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\"}, {\"address\":"
-			" \"10.1.0.12\"}, {\"address\": \"10.1.0.13\"}, {\"address\": \"10.1.0.14\"},"
-			" {\"address\": \"10.1.0.15\"}]}");
-	refused_with(G1 ".endpoints", "5 endpoints, at most 4 per group (limits.endpoints_per_group)");
+			" \"10.1.0.12\"}, {\"address\": \"10.1.0.13\"}, {\"address\": "
+			"\"10.1.0.14\"}, {\"address\": \"10.1.0.15\"}]}");
+	refused_with(G1 ".endpoints", "5 endpoints, at most 4 per group "
+			"(limits.endpoints_per_group)");
 	loadf("{" IFACES ", \"limits\": {\"endpoints_per_group\": 5}, \"accelerators\": [{\"name\":"
-			" \"web\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [{\"name\": \"l1\","
-			" \"protocol\": \"tcp\", \"port_ranges\": \"80\", \"endpoint_groups\": [{\"name\":"
-			" \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\"}, {\"address\": \"10.1.0.12\"},"
+			" \"web\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [{\"name\": "
+			"\"l1\","
+			" \"protocol\": \"tcp\", \"port_ranges\": \"80\", \"endpoint_groups\": "
+			"[{\"name\":"
+			" \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\"}, {\"address\": "
+			"\"10.1.0.12\"},"
 			" {\"address\": \"10.1.0.13\"}, {\"address\": \"10.1.0.14\"}, {\"address\":"
 			" \"10.1.0.15\"}]}]}]}]}");
 	accepted();
@@ -1211,13 +1248,13 @@ Test(config, endpoints_per_group)
 
 Test(config, weight)
 {
-	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\", \"weight\": 255},"
-			" {\"address\": \"10.1.0.12\", \"weight\": 0}]}");
+	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\", \"weight\": "
+			"255}, {\"address\": \"10.1.0.12\", \"weight\": 0}]}");
 	accepted();
 	cr_assert_eq(cfg->accelerators[0].listeners[0].groups[0].endpoints[0].weight, 255);
 	cr_assert_eq(cfg->accelerators[0].listeners[0].groups[0].endpoints[1].weight, 0);
-	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\", \"weight\": 256},"
-			" {\"address\": \"10.1.0.12\", \"weight\": -1}]}");
+	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.11\", \"weight\": "
+			"256}, {\"address\": \"10.1.0.12\", \"weight\": -1}]}");
 	refused_with(G1 ".endpoints[0].weight", "weight 256 is outside 0-255");
 	refused_with(G1 ".endpoints[1].weight", "weight -1 is outside 0-255");
 }
@@ -1226,7 +1263,8 @@ Test(config, endpoint_address_types)
 {
 	load_group("{\"name\": \"eg\", \"endpoints\": [{\"address\": \"App.Example.INTERNAL\"},"
 			" {\"type\": \"domain\", \"address\": \"db-1.example\"},"
-			" {\"type\": \"ip\", \"address\": \"10.1.0.12\"}, {\"address\": \"localhost\"}]}");
+			" {\"type\": \"ip\", \"address\": \"10.1.0.12\"}, {\"address\": "
+			"\"localhost\"}]}");
 	accepted();
 	const struct gax_endpoint *ep = cfg->accelerators[0].listeners[0].groups[0].endpoints;
 
@@ -1263,7 +1301,8 @@ Test(config, endpoint_address_mistakes)
 	refused_with(G1 ".endpoints[1].address", "has an empty label");
 	refused_with(G1 ".endpoints[2].address", "'_' is not allowed");
 	refused_with(G1 ".endpoints[3].address", "must be 1-253 characters");
-	load_group("{\"name\": \"eg\", \"endpoints\": [{\"type\": \"host\", \"address\": \"10.1.0.11\"}]}");
+	load_group("{\"name\": \"eg\", \"endpoints\": [{\"type\": \"host\", \"address\": "
+			"\"10.1.0.11\"}]}");
 	refused_with(G1 ".endpoints[0].type", "expected ip or domain");
 }
 
@@ -1281,8 +1320,10 @@ Test(config, endpoint_duplicates)
 Test(config, endpoint_reachability)
 {
 	loadf("{" IFACES_NO_GW ", \"accelerators\": [{\"name\": \"web\", \"addresses\": "
-			"[\"10.0.0.100\"], \"listeners\": [{\"name\": \"l1\", \"protocol\": \"tcp\","
-			" \"port_ranges\": \"80\", \"endpoint_groups\": [{\"name\": \"eg\", \"endpoints\": ["
+			"[\"10.0.0.100\"], \"listeners\": [{\"name\": \"l1\", \"protocol\": "
+			"\"tcp\","
+			" \"port_ranges\": \"80\", \"endpoint_groups\": [{\"name\": \"eg\", "
+			"\"endpoints\": ["
 			"{\"address\": \"10.1.0.11\"}, {\"address\": \"192.168.1.1\"},"
 			" {\"address\": \"far.example\"}]}]}]}]}");
 	refused_with(G1 ".endpoints[1].address", "endpoint 192.168.1.1 is not reachable");
@@ -1302,7 +1343,8 @@ load_ifaces(const char *ifaces)
 
 Test(config, interface_fields)
 {
-	load_ifaces("{\"name\": \"a\", \"device\": \"0000:3b:00.0\", \"addresses\": [\"10.0.0.1/32\"]}");
+	load_ifaces("{\"name\": \"a\", \"device\": \"0000:3b:00.0\", \"addresses\": "
+			"[\"10.0.0.1/32\"]}");
 	accepted();
 	cr_assert_str_eq(cfg->interfaces[0].name, "a", "interface names may be 1 character");
 	cr_assert_str_eq(cfg->interfaces[0].device, "0000:3b:00.0");
@@ -1329,7 +1371,8 @@ Test(config, interface_fields)
 
 Test(config, interface_addresses)
 {
-	load_ifaces("{\"name\": \"a\", \"device\": \"d\", \"addresses\": [\"10.0.0.1\", \"10.0.0.1/0\","
+	load_ifaces("{\"name\": \"a\", \"device\": \"d\", \"addresses\": [\"10.0.0.1\", "
+			"\"10.0.0.1/0\","
 			" \"10.0.0.1/33\", \"10.0.0.0/24\", \"10.0.0.255/24\", \"fe80::1/64\","
 			" \"10.0.0.1/024\", \"x\"]}");
 	refused_with("interfaces[0].addresses[0]", "has no prefix length");
@@ -1368,7 +1411,8 @@ Test(config, gateway_rules)
 {
 	load_ifaces("{\"name\": \"a\", \"device\": \"d0\", \"addresses\": [\"10.0.0.1/24\"],"
 			" \"gateway\": \"10.0.1.1\"}");
-	refused_with("interfaces[0].gateway", "gateway 10.0.1.1 is outside the interface's subnets");
+	refused_with("interfaces[0].gateway", "gateway 10.0.1.1 is outside the interface's "
+			"subnets");
 	load_ifaces("{\"name\": \"a\", \"device\": \"d0\", \"addresses\": [\"10.0.0.1/24\"],"
 			" \"gateway\": \"10.0.0.1\"}");
 	refused_with("interfaces[0].gateway", "is the interface's own address");
@@ -1391,7 +1435,8 @@ Test(config, gateway_rules)
 Test(config, neighbors)
 {
 	load_ifaces("{\"name\": \"a\", \"device\": \"d0\", \"addresses\": [\"10.0.0.1/24\"],"
-			" \"neighbors\": [{\"address\": \"10.0.0.11\", \"mac\": \"02:00:00:00:01:0B\"}]}");
+			" \"neighbors\": [{\"address\": \"10.0.0.11\", \"mac\": "
+			"\"02:00:00:00:01:0B\"}]}");
 	accepted();
 	const struct gax_neighbor *nb = &cfg->interfaces[0].neighbors[0];
 
@@ -1427,20 +1472,24 @@ Test(config, neighbors)
 Test(config, accelerator_addresses)
 {
 	loadf("{" IFACES ", \"accelerators\": [{\"name\": \"web\", \"addresses\": ["
-			"\"10.0.0.100\", \"10.0.0.101\", \"10.0.0.102\", \"10.0.0.103\", \"10.0.0.104\","
-			" \"10.0.0.105\", \"10.0.0.106\", \"10.0.0.107\", \"10.0.0.108\", \"10.0.0.109\","
-			" \"10.0.0.110\", \"10.0.0.111\", \"10.0.0.112\", \"10.0.0.113\", \"10.0.0.114\","
-			" \"198.51.100.1\"]}]}");
+			"\"10.0.0.100\", \"10.0.0.101\", \"10.0.0.102\", \"10.0.0.103\", "
+			"\"10.0.0.104\","
+			" \"10.0.0.105\", \"10.0.0.106\", \"10.0.0.107\", \"10.0.0.108\", "
+			"\"10.0.0.109\","
+			" \"10.0.0.110\", \"10.0.0.111\", \"10.0.0.112\", \"10.0.0.113\", "
+			"\"10.0.0.114\", \"198.51.100.1\"]}]}");
 	accepted();
 	cr_assert_eq(cfg->accelerators[0].n_addresses, 16);
 	cr_assert_eq(cfg->accelerators[0].addresses[15], IP(198, 51, 100, 1));
 	cr_assert_eq(cfg->accelerators[0].n_listeners, 0);
 
 	loadf("{" IFACES ", \"accelerators\": [{\"name\": \"web\", \"addresses\": ["
-			"\"10.0.0.100\", \"10.0.0.101\", \"10.0.0.102\", \"10.0.0.103\", \"10.0.0.104\","
-			" \"10.0.0.105\", \"10.0.0.106\", \"10.0.0.107\", \"10.0.0.108\", \"10.0.0.109\","
-			" \"10.0.0.110\", \"10.0.0.111\", \"10.0.0.112\", \"10.0.0.113\", \"10.0.0.114\","
-			" \"10.0.0.115\", \"10.0.0.116\"]}]}");
+			"\"10.0.0.100\", \"10.0.0.101\", \"10.0.0.102\", \"10.0.0.103\", "
+			"\"10.0.0.104\","
+			" \"10.0.0.105\", \"10.0.0.106\", \"10.0.0.107\", \"10.0.0.108\", "
+			"\"10.0.0.109\","
+			" \"10.0.0.110\", \"10.0.0.111\", \"10.0.0.112\", \"10.0.0.113\", "
+			"\"10.0.0.114\", \"10.0.0.115\", \"10.0.0.116\"]}]}");
 	refused_with("accelerators[0].addresses", "17 addresses, at most 16");
 	loadf("{" IFACES ", \"accelerators\": [{\"name\": \"web\", \"addresses\": []}]}");
 	refused_with("accelerators[0].addresses", "at least one address is required");
@@ -1449,8 +1498,8 @@ Test(config, accelerator_addresses)
 Test(config, accelerator_address_rules)
 {
 	loadf("{" IFACES ", \"accelerators\": [{\"name\": \"a1\", \"addresses\": [\"10.0.0.1\","
-			" \"127.0.0.1\", \"224.0.0.5\", \"240.0.0.1\", \"255.255.255.255\", \"0.0.0.0\","
-			" \"10.0.0.100/32\", \"10.0.0.100\", \"10.0.0.100\"]},"
+			" \"127.0.0.1\", \"224.0.0.5\", \"240.0.0.1\", \"255.255.255.255\", "
+			"\"0.0.0.0\", \"10.0.0.100/32\", \"10.0.0.100\", \"10.0.0.100\"]},"
 			"{\"name\": \"a2\", \"addresses\": [\"10.0.0.100\"]}]}");
 	refused_with("accelerators[0].addresses[0]", "address 10.0.0.1 is an interface address "
 			"(interfaces[0].addresses[0])");
@@ -1462,7 +1511,8 @@ Test(config, accelerator_address_rules)
 	refused_with("accelerators[0].addresses[6]", "without a prefix length");
 	refused_with("accelerators[0].addresses[8]", "address 10.0.0.100 is already used by "
 			"accelerators[0].addresses[7]");
-	refused_with("accelerators[1].addresses[0]", "already used by accelerators[0].addresses[7]");
+	refused_with("accelerators[1].addresses[0]", "already used by "
+			"accelerators[0].addresses[7]");
 	cr_assert_eq(d.n_errors, 9);
 }
 
@@ -1472,7 +1522,8 @@ Test(config, warnings_do_not_refuse)
 {
 	load_listeners("{\"name\": \"l1\", \"protocol\": \"tcp\", \"port_ranges\": \"80\"},"
 			"{\"name\": \"l2\", \"protocol\": \"tcp\", \"port_ranges\": \"81\","
-			" \"endpoint_groups\": [{\"name\": \"eg0\"}, {\"name\": \"eg2\", \"endpoints\": ["
+			" \"endpoint_groups\": [{\"name\": \"eg0\"}, {\"name\": \"eg2\", "
+			"\"endpoints\": ["
 			"{\"address\": \"10.1.0.11\", \"weight\": 0}]}, " GROUP "]}");
 	accepted();
 	cr_assert(has_warning(L1, "listener has no endpoint groups and serves nothing"));
@@ -1588,10 +1639,12 @@ load_https(const char *cert, const char *key)
 {
 	char *text;
 
-	cr_assert(asprintf(&text, "{" IFACES ", \"accelerators\": [{\"name\": \"web\", \"addresses\": "
-			"[\"10.0.0.100\"], \"listeners\": [{\"name\": \"s1\", \"protocol\": \"https\","
-			" \"port_ranges\": \"443\", \"certificates\": [{\"cert\": \"%s\", \"key\": \"%s\"}],"
-			" \"endpoint_groups\": [" GROUP "]}]}]}", cert, key) > 0);
+	cr_assert(asprintf(&text, "{" IFACES ", \"accelerators\": [{\"name\": \"web\", "
+			"\"addresses\": "
+			"[\"10.0.0.100\"], \"listeners\": [{\"name\": \"s1\", \"protocol\": "
+			"\"https\","
+			" \"port_ranges\": \"443\", \"certificates\": [{\"cert\": \"%s\", \"key\": "
+			"\"%s\"}], \"endpoint_groups\": [" GROUP "]}]}]}", cert, key) > 0);
 	load_len(text, strlen(text), certdir);
 	free(text);
 	return cfg;
@@ -1666,11 +1719,12 @@ Test(config, cert_shared_by_many_listeners, .init = certs_setup, .fini = certs_t
 
 	text = malloc(cap);
 	cr_assert_not_null(text);
-	o += (size_t)snprintf(text + o, cap - o, "{" IFACES ", \"accelerators\": [{\"name\": \"web\","
-			" \"addresses\": [\"10.0.0.100\"], \"listeners\": [");
+	o += (size_t)snprintf(text + o, cap - o, "{" IFACES ", \"accelerators\": [{\"name\": "
+			"\"web\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [");
 	for (i = 0; i < 200; i++)
-		o += (size_t)snprintf(text + o, cap - o, "%s{\"name\": \"s%d\", \"protocol\": \"https\","
-				" \"port_ranges\": \"%d\", \"certificates\": [{\"cert\": \"expired.pem\","
+		o += (size_t)snprintf(text + o, cap - o, "%s{\"name\": \"s%d\", \"protocol\": "
+				"\"https\", \"port_ranges\": \"%d\", \"certificates\": [{\"cert\": "
+				"\"expired.pem\","
 				" \"key\": \"site.key\"}], \"endpoint_groups\": [" GROUP "]}",
 				i > 0 ? "," : "", i, 1000 + i);
 	snprintf(text + o, cap - o, "]}]}");
@@ -1688,9 +1742,10 @@ Test(config, cert_paths_relative_to_the_file, .init = certs_setup, .fini = certs
 
 	cr_assert_not_null(f);
 	fprintf(f, "{" IFACES ", \"accelerators\": [{\"name\": \"web\", \"addresses\": "
-			"[\"10.0.0.100\"], \"listeners\": [{\"name\": \"s1\", \"protocol\": \"https\","
-			" \"port_ranges\": \"443\", \"certificates\": [{\"cert\": \"site.pem\", \"key\":"
-			" \"site.key\"}], \"endpoint_groups\": [" GROUP "]}]}]}");
+			"[\"10.0.0.100\"], \"listeners\": [{\"name\": \"s1\", \"protocol\": "
+			"\"https\","
+			" \"port_ranges\": \"443\", \"certificates\": [{\"cert\": \"site.pem\", "
+			"\"key\": \"site.key\"}], \"endpoint_groups\": [" GROUP "]}]}]}");
 	fclose(f);
 	cfg = gax_config_load_file(cpath("cfg.json"), &d);
 	accepted();
@@ -1719,12 +1774,10 @@ Test(config, diags_print)
 	cr_assert_str_eq(out,
 			"web.json: accelerators[0].name: name \"x\" is bad\n"
 			"web.json: warning: accelerators[0].listeners[0]: serves nothing\n"
-			"web.json: cannot open the file\n"
-			"web.json:12:5: no path\n"
+			"web.json: cannot open the file\nweb.json:12:5: no path\n"
 			"accelerators[0].name: name \"x\" is bad\n"
 			"warning: accelerators[0].listeners[0]: serves nothing\n"
-			"cannot open the file\n"
-			"12:5: no path\n");
+			"cannot open the file\n12:5: no path\n");
 	cr_assert_eq(d.n, 4);
 	cr_assert_eq(d.n_errors, 3);
 	free(out);
@@ -1845,7 +1898,8 @@ Test(config, ip_parse_and_format)
 		"0x1.2.3.4", "1.2.3.1000", "::1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(gax_ip_parse(bad[i], &a), -EINVAL, "%s", bad[i] != NULL ? bad[i] : "NULL");
+		cr_assert_eq(gax_ip_parse(bad[i], &a), -EINVAL, "%s",
+				bad[i] != NULL ? bad[i] : "NULL");
 }
 
 /* ---- Scale ---------------------------------------------------------------- */
@@ -1857,12 +1911,14 @@ Test(config, thousands_of_listeners)
 	int i;
 
 	cr_assert_not_null(text);
-	o += (size_t)snprintf(text + o, cap - o, "{" IFACES ", \"accelerators\": [{\"name\": \"big\","
-			" \"addresses\": [\"10.0.0.100\"], \"listeners\": [");
+	o += (size_t)snprintf(text + o, cap - o, "{" IFACES ", \"accelerators\": [{\"name\": "
+			"\"big\", \"addresses\": [\"10.0.0.100\"], \"listeners\": [");
 	for (i = 0; i < 5000; i++)
-		o += (size_t)snprintf(text + o, cap - o, "%s{\"name\": \"l-%d\", \"protocol\": \"%s\","
+		o += (size_t)snprintf(text + o, cap - o, "%s{\"name\": \"l-%d\", \"protocol\": "
+				"\"%s\","
 				" \"port_ranges\": \"%d\", \"endpoint_groups\": [{\"name\": \"eg\","
-				" \"endpoints\": [{\"address\": \"10.1.0.11\"}, {\"address\": \"10.1.0.12\"},"
+				" \"endpoints\": [{\"address\": \"10.1.0.11\"}, {\"address\": "
+				"\"10.1.0.12\"},"
 				" {\"address\": \"app.example\"}, {\"address\": \"10.1.0.13\"}]}]}",
 				i > 0 ? "," : "", i, i % 2 ? "udp" : "tcp", 1 + i / 2);
 	/* The last listener clashes with the first on port 1, and with its name. */
@@ -1870,7 +1926,8 @@ Test(config, thousands_of_listeners)
 			" \"port_ranges\": \"1\"}]}]}");
 	load_len(text, o, NULL);
 	refused_with("accelerators[0].listeners[5000].port_ranges",
-			"port 1 is already used by tcp listener \"l-0\" (accelerators[0].listeners[0])");
+			"port 1 is already used by tcp listener \"l-0\" "
+			"(accelerators[0].listeners[0])");
 	refused_with("accelerators[0].listeners[5000].name",
 			"name \"l-0\" is already used by accelerators[0].listeners[0]");
 	refused_with("accelerators[0].listeners[5000].certificates", "need at least one");
@@ -1948,7 +2005,8 @@ check_bad(const char *path)
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '\0')
 			continue;
-		cr_assert_not_null(strstr(out, line), "%s: missing \"%s\" in:\n%s", path, line, out);
+		cr_assert_not_null(strstr(out, line), "%s: missing \"%s\" "
+				"in:\n%s", path, line, out);
 	}
 	fclose(f);
 	free(out);

@@ -194,8 +194,8 @@ gax_cert_check(struct gax_cert_cache **cache, const char *cert_path, const char 
 		fclose(f);
 		if (pkey == NULL && encrypted) {
 			ERR_clear_error();
-			if (diag(d, GAX_DIAG_ERROR, jp_key, "private key %s is encrypted; gax needs "
-					"an unencrypted key", gax_quote(key_path, q)) != 0)
+			if (diag(d, GAX_DIAG_ERROR, jp_key, "private key %s is encrypted; gax "
+					"needs an unencrypted key", gax_quote(key_path, q)) != 0)
 				ret = -ENOMEM;
 		} else if (pkey == NULL) {
 			if (diag(d, GAX_DIAG_ERROR, jp_key, "%s holds no PEM private key (%s)",

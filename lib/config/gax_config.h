@@ -229,7 +229,10 @@ struct gax_config *gax_config_load_file(const char *path, struct gax_diags *diag
 struct gax_config *gax_config_load_buffer(const char *buf, size_t len, const char *base_dir,
 		struct gax_diags *diags);
 
-/** Release a configuration; NULL is allowed. */
+/**
+ * Release a configuration; NULL is allowed. Only for configurations returned
+ * by gax_config_load_*(): the tree lives in one arena owned by the config.
+ */
 void gax_config_free(struct gax_config *cfg);
 
 /* ---- Helpers shared with gaxctl, the snapshot and the tests ---------------- */

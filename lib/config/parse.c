@@ -288,8 +288,8 @@ take_fields(struct pctx *c, json_t *json, const char *const *allowed, size_t n, 
 		for (i = 0; i < n; i++) {
 			size_t dist = edit_distance(key, allowed[i]);
 
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i > 0 ? ", " : "",
-					allowed[i]);
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+					i > 0 ? ", " : "", allowed[i]);
 			if (off >= sizeof(list))
 				off = sizeof(list) - 1;
 			if (dist < best) {
@@ -358,8 +358,8 @@ join_or(const char *const *names, size_t n, char *buf, size_t len)
  * @return whether *out was written
  */
 static bool
-get_enum(struct pctx *c, const struct obj *o, const char *key, bool required, const char *const *names,
-		size_t n, int *out)
+get_enum(struct pctx *c, const struct obj *o, const char *key, bool required,
+		const char *const *names, size_t n, int *out)
 {
 	json_t *v = member_of(c, o, key, K_STRING, required);
 	char q[GAX_QUOTE_BUF], list[128];
@@ -568,7 +568,8 @@ parse_neighbor(struct pctx *c, json_t *v, void *elem, void *arg)
 			ferr(c, "mac", "%s is not a MAC address (xx:xx:xx:xx:xx:xx, hex)",
 					gax_quote(s, q));
 		else if (memcmp(nb->mac, zero, sizeof(zero)) == 0)
-			ferr(c, "mac", "MAC address %s is all zero; a unicast address is needed", s);
+			ferr(c, "mac", "MAC address %s is all zero; a unicast address is "
+					"needed", s);
 		else if (nb->mac[0] == 0xff && nb->mac[1] == 0xff && nb->mac[2] == 0xff &&
 				nb->mac[3] == 0xff && nb->mac[4] == 0xff && nb->mac[5] == 0xff)
 			ferr(c, "mac", "MAC address %s is the broadcast address; a unicast "
@@ -1148,7 +1149,8 @@ parse_listener(struct pctx *c, json_t *v, void *elem, void *arg)
 		if (l4 && l->n_ports > c->limits.ports_per_listener)
 			ferr(c, "port_ranges", "%u ports, at most %u per %s listener "
 					"(limits.ports_per_listener)", l->n_ports,
-					c->limits.ports_per_listener, gax_protocol_name(l->protocol));
+					c->limits.ports_per_listener,
+					gax_protocol_name(l->protocol));
 		else if (!l4 && l->n_ports != 1)
 			ferr(c, "port_ranges", "%s listeners take exactly one port, got %u",
 					gax_protocol_name(l->protocol), l->n_ports);
@@ -1158,7 +1160,8 @@ parse_listener(struct pctx *c, json_t *v, void *elem, void *arg)
 		l->client_affinity = (enum gax_affinity)p;
 
 	if (lc.proto_ok) {
-		snprintf(suffix, sizeof(suffix), " for %s listeners", gax_protocol_name(l->protocol));
+		snprintf(suffix, sizeof(suffix), " for %s listeners",
+				gax_protocol_name(l->protocol));
 		l->idle_timeout = idle_def[l->protocol];
 		get_uint(c, &o, "idle_timeout", false, idle_min[l->protocol], idle_max[l->protocol],
 				NULL, suffix, &l->idle_timeout);
@@ -1457,8 +1460,8 @@ read_file(const char *path, size_t *len, struct gax_diags *diags)
 				ncap = (size_t)GAX_CONFIG_MAX_BYTES + 1;
 			if (ncap <= cap) {
 				err = EFBIG;
-				gax_diags_add(diags, GAX_DIAG_ERROR, "", "the file is over the limit "
-						"of 64 MiB");
+				gax_diags_add(diags, GAX_DIAG_ERROR, "", "the file is over the "
+						"limit of 64 MiB");
 				goto fail;
 			}
 			nb = realloc(buf, ncap);

@@ -104,7 +104,8 @@ parse_port(const char *s, const char *e, const char *item, size_t item_len, uint
 		e--;
 	if (s == e) {
 		snprintf(err, errlen, "\"%.*s%s\" is not a port or a from~to range",
-				(int)(item_len > 32 ? 32 : item_len), item, item_len > 32 ? "..." : "");
+				(int)(item_len > 32 ? 32 : item_len), item,
+				item_len > 32 ? "..." : "");
 		return -EINVAL;
 	}
 	for (p = s; p < e; p++) {
@@ -120,8 +121,10 @@ parse_port(const char *s, const char *e, const char *item, size_t item_len, uint
 			v = v * 10 + (unsigned long)(*p - '0');
 	}
 	if (digits > PORT_MAX_DIGITS || v < GAX_LISTENER_PORT_MIN || v > GAX_LISTENER_PORT_MAX) {
-		snprintf(err, errlen, "port %.*s%s is outside %u-%u", (int)(e - s > 20 ? 20 : e - s),
-				s, e - s > 20 ? "..." : "", GAX_LISTENER_PORT_MIN,
+		int shown = (int)(e - s > 20 ? 20 : e - s);
+
+		snprintf(err, errlen, "port %.*s%s is outside %u-%u", shown, s,
+				e - s > 20 ? "..." : "", GAX_LISTENER_PORT_MIN,
 				GAX_LISTENER_PORT_MAX);
 		return -EINVAL;
 	}

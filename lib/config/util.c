@@ -137,7 +137,8 @@ gax_domain_check(const char *s, char *err, size_t errlen)
 				return -EINVAL;
 			}
 			if (ll > 63) {
-				snprintf(err, errlen, "has a label of %zu characters, at most 63", ll);
+				snprintf(err, errlen, "has a label of %zu characters, at most 63",
+						ll);
 				return -EINVAL;
 			}
 			if (s[start] == '-' || s[i - 1] == '-') {
@@ -145,7 +146,7 @@ gax_domain_check(const char *s, char *err, size_t errlen)
 				return -EINVAL;
 			}
 			if (c == '\0' && numeric) {
-				/* RFC 1123 2.1 and RFC 3696 2: a top-level label is never all-numeric */
+				/* RFC 3696 2: a top-level label is never all-numeric */
 				snprintf(err, errlen, "ends with an all-numeric label");
 				return -EINVAL;
 			}
@@ -255,7 +256,8 @@ gax_cidr_parse(const char *s, struct gax_prefix *p, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (ip_parse_prefix(s, &a, &end) != 0 || (*end != '/' && *end != '\0')) {
-		snprintf(err, errlen, "%s is not an IPv4 address with a prefix length (a.b.c.d/len)",
+		snprintf(err, errlen, "%s is not an IPv4 address with a prefix length "
+				"(a.b.c.d/len)",
 				gax_quote(s, q));
 		return -EINVAL;
 	}
@@ -267,7 +269,8 @@ gax_cidr_parse(const char *s, struct gax_prefix *p, char *err, size_t errlen)
 	for (end++; is_digit(*end) && digits < 3; end++, digits++)
 		len = len * 10 + (unsigned int)(*end - '0');
 	if (digits == 0 || *end != '\0' || (digits > 1 && end[-digits] == '0')) {
-		snprintf(err, errlen, "%s is not an IPv4 address with a prefix length (a.b.c.d/len)",
+		snprintf(err, errlen, "%s is not an IPv4 address with a prefix length "
+				"(a.b.c.d/len)",
 				gax_quote(s, q));
 		return -EINVAL;
 	}

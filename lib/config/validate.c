@@ -302,81 +302,86 @@ in_own_subnet(const struct gax_interface *ifc, uint32_t a, bool *any_valid)
 	return in;
 }
 
+/* A gateway lies in one of its interface's subnets and is not one of its addresses. */
 static void
-check_gateways_and_neighbors(struct vctx *v)
+check_gateway(struct vctx *v, unsigned int k, unsigned int *first_gw)
 {
-	const struct gax_config *cfg = v->cfg;
-	unsigned int k, j, first_gw = NO_DUP;
-	char path[96], b[16];
+	const struct gax_interface *ifc = &v->cfg->interfaces[k];
+	char path[64], b[16];
+	bool any_valid;
+	unsigned int j;
 
-	for (k = 0; k < cfg->n_interfaces; k++) {
-		const struct gax_interface *ifc = &cfg->interfaces[k];
-		bool any_valid;
+	if (!ifc->has_gateway)
+		return;
+	snprintf(path, sizeof(path), "interfaces[%u].gateway", k);
+	if (*first_gw != NO_DUP) {
+		const char *fn = v->cfg->interfaces[*first_gw].name;
 
-		if (ifc->has_gateway) {
-			snprintf(path, sizeof(path), "interfaces[%u].gateway", k);
-			if (first_gw != NO_DUP) {
-				const char *fn = cfg->interfaces[first_gw].name;
-
-				report(v, GAX_DIAG_ERROR, path, "only one interface may have a gateway; "
-						"interfaces[%u]%s%s%s has one already", first_gw,
-						fn != NULL ? " (\"" : "", fn != NULL ? fn : "",
-						fn != NULL ? "\")" : "");
-			} else {
-				first_gw = k;
-			}
-			if (ifc->gateway != 0 && !in_own_subnet(ifc, ifc->gateway, &any_valid) &&
-					any_valid)
-				report(v, GAX_DIAG_ERROR, path, "gateway %s is outside the "
-						"interface's subnets", gax_ip_format(ifc->gateway, b));
-			for (j = 0; ifc->gateway != 0 && j < ifc->n_addresses; j++)
-				if (ifc->addresses[j].len != 0 &&
-						ifc->addresses[j].addr == ifc->gateway)
-					report(v, GAX_DIAG_ERROR, path, "gateway %s is the interface's "
-							"own address (addresses[%u])",
-							gax_ip_format(ifc->gateway, b), j);
-		}
-
-		if (ifc->n_neighbors > 0) {
-			struct addr_ref *r = malloc((size_t)ifc->n_neighbors * sizeof(*r));
-			size_t n = 0, i;
-
-			if (r == NULL) {
-				v->nomem = true;
-				return;
-			}
-			for (j = 0; j < ifc->n_neighbors; j++) {
-				uint32_t a = ifc->neighbors[j].addr;
-
-				if (a == 0)
-					continue;
-				if (!in_own_subnet(ifc, a, &any_valid) && any_valid) {
-					snprintf(path, sizeof(path), "interfaces[%u].neighbors[%u].address",
-							k, j);
-					report(v, GAX_DIAG_ERROR, path, "neighbor %s is outside the "
-							"interface's subnets", gax_ip_format(a, b));
-				}
-				r[n].addr = a;
-				r[n].a = j;
-				r[n].b = 0;
-				n++;
-			}
-			qsort(r, n, sizeof(*r), addr_ref_cmp);
-			for (i = 1; i < n; i++) {
-				size_t f = i;
-
-				while (f > 0 && r[f - 1].addr == r[i].addr)
-					f--;
-				if (f == i)
-					continue;
-				snprintf(path, sizeof(path), "interfaces[%u].neighbors[%u].address", k,
-						r[i].a);
-				report(v, GAX_DIAG_ERROR, path, "neighbor %s is listed twice "
-						"(neighbors[%u])", gax_ip_format(r[i].addr, b), r[f].a);
-			}
-			free(r);
-		}
+		report(v, GAX_DIAG_ERROR, path, "only one interface may have a gateway; "
+				"interfaces[%u]%s%s%s has one already", *first_gw,
+				fn != NULL ? " (\"" : "", fn != NULL ? fn : "",
+				fn != NULL ? "\")" : "");
+	} else {
+		*first_gw = k;
 	}
+	if (ifc->gateway == 0)
+		return; /* given, but invalid: reported */
+	if (!in_own_subnet(ifc, ifc->gateway, &any_valid) && any_valid)
+		report(v, GAX_DIAG_ERROR, path, "gateway %s is outside the interface's subnets",
+				gax_ip_format(ifc->gateway, b));
+	for (j = 0; j < ifc->n_addresses; j++)
+		if (ifc->addresses[j].len != 0 && ifc->addresses[j].addr == ifc->gateway)
+			report(v, GAX_DIAG_ERROR, path, "gateway %s is the interface's own "
+					"address (addresses[%u])", gax_ip_format(ifc->gateway, b),
+					j);
+}
+
+/* Neighbours lie in one of their interface's subnets, each address once. */
+static void
+check_neighbors(struct vctx *v, unsigned int k)
+{
+	const struct gax_interface *ifc = &v->cfg->interfaces[k];
+	struct addr_ref *r;
+	size_t n = 0, i;
+	char path[80], b[16];
+	bool any_valid;
+	unsigned int j;
+
+	if (ifc->n_neighbors == 0)
+		return;
+	r = malloc((size_t)ifc->n_neighbors * sizeof(*r));
+	if (r == NULL) {
+		v->nomem = true;
+		return;
+	}
+	for (j = 0; j < ifc->n_neighbors; j++) {
+		uint32_t a = ifc->neighbors[j].addr;
+
+		if (a == 0)
+			continue;
+		if (!in_own_subnet(ifc, a, &any_valid) && any_valid) {
+			snprintf(path, sizeof(path), "interfaces[%u].neighbors[%u].address", k, j);
+			report(v, GAX_DIAG_ERROR, path, "neighbor %s is outside the interface's "
+					"subnets", gax_ip_format(a, b));
+		}
+		r[n].addr = a;
+		r[n].a = j;
+		r[n].b = 0;
+		n++;
+	}
+	qsort(r, n, sizeof(*r), addr_ref_cmp);
+	for (i = 1; i < n; i++) {
+		size_t f = i;
+
+		while (f > 0 && r[f - 1].addr == r[i].addr)
+			f--;
+		if (f == i)
+			continue;
+		snprintf(path, sizeof(path), "interfaces[%u].neighbors[%u].address", k, r[i].a);
+		report(v, GAX_DIAG_ERROR, path, "neighbor %s is listed twice (neighbors[%u])",
+				gax_ip_format(r[i].addr, b), r[f].a);
+	}
+	free(r);
 }
 
 /*
@@ -387,7 +392,7 @@ static void
 check_interfaces(struct vctx *v, struct addr_ref **addrs, size_t *n_addrs)
 {
 	const struct gax_config *cfg = v->cfg;
-	unsigned int n = cfg->n_interfaces, k, j;
+	unsigned int n = cfg->n_interfaces, k, j, first_gw = NO_DUP;
 	struct addr_ref *r;
 	struct dups dn;
 	size_t total = 0, m = 0, i;
@@ -419,7 +424,8 @@ check_interfaces(struct vctx *v, struct addr_ref **addrs, size_t *n_addrs)
 		snprintf(path, sizeof(path), "interfaces[%u].device", k);
 		report(v, GAX_DIAG_ERROR, path, "device \"%s\" is already used by "
 				"interfaces[%u]%s%s%s", dn.keys[k], dn.first[k],
-				fn != NULL ? " (\"" : "", fn != NULL ? fn : "", fn != NULL ? "\")" : "");
+				fn != NULL ? " (\"" : "", fn != NULL ? fn : "",
+				fn != NULL ? "\")" : "");
 	}
 	dups_fini(&dn);
 
@@ -449,7 +455,8 @@ check_interfaces(struct vctx *v, struct addr_ref **addrs, size_t *n_addrs)
 				f--;
 			if (f == i)
 				continue;
-			snprintf(path, sizeof(path), "interfaces[%u].addresses[%u]", r[i].a, r[i].b);
+			snprintf(path, sizeof(path), "interfaces[%u].addresses[%u]", r[i].a,
+					r[i].b);
 			report(v, GAX_DIAG_ERROR, path, "address %s is already used by "
 					"interfaces[%u].addresses[%u]", gax_ip_format(r[i].addr, b),
 					r[f].a, r[f].b);
@@ -458,7 +465,10 @@ check_interfaces(struct vctx *v, struct addr_ref **addrs, size_t *n_addrs)
 		*n_addrs = m;
 		check_subnet_overlap(v, m);
 	}
-	check_gateways_and_neighbors(v);
+	for (k = 0; k < n && !v->nomem; k++) {
+		check_gateway(v, k, &first_gw);
+		check_neighbors(v, k);
+	}
 }
 
 /* ---- Accelerators --------------------------------------------------------- */
@@ -490,10 +500,11 @@ check_acc_addresses(struct vctx *v, const struct addr_ref *ifa, size_t n_ifa)
 				continue;
 			hit = addr_ref_find(ifa, n_ifa, a);
 			if (hit != NULL) {
-				snprintf(path, sizeof(path), "accelerators[%u].addresses[%u]", k, j);
-				report(v, GAX_DIAG_ERROR, path, "address %s is an interface address "
-						"(interfaces[%u].addresses[%u])", gax_ip_format(a, b),
-						hit->a, hit->b);
+				snprintf(path, sizeof(path), "accelerators[%u].addresses[%u]", k,
+						j);
+				report(v, GAX_DIAG_ERROR, path, "address %s is an interface "
+						"address (interfaces[%u].addresses[%u])",
+						gax_ip_format(a, b), hit->a, hit->b);
 			}
 			r[m].addr = a;
 			r[m].a = k;
@@ -511,8 +522,8 @@ check_acc_addresses(struct vctx *v, const struct addr_ref *ifa, size_t n_ifa)
 			continue;
 		snprintf(path, sizeof(path), "accelerators[%u].addresses[%u]", r[i].a, r[i].b);
 		report(v, GAX_DIAG_ERROR, path, "address %s is already used by "
-				"accelerators[%u].addresses[%u]", gax_ip_format(r[i].addr, b), r[f].a,
-				r[f].b);
+				"accelerators[%u].addresses[%u]", gax_ip_format(r[i].addr, b),
+				r[f].a, r[f].b);
 	}
 	free(r);
 }
@@ -627,7 +638,8 @@ check_ports(struct vctx *v, unsigned int ai)
 				o->name != NULL ? o->name : "", o->name != NULL ? "\"" : "",
 				o->name != NULL ? " " : "", ai, cf[i].earlier,
 				l->protocol != o->protocol ?
-				"; tcp, http and https all run over TCP and cannot share a port" : "");
+				"; tcp, http and https all run over TCP and cannot share a "
+				"port" : "");
 	}
 out:
 	free(r);
@@ -686,8 +698,8 @@ check_group(struct vctx *v, unsigned int ai, unsigned int li, unsigned int gi,
 			report(v, GAX_DIAG_ERROR, path, "address %s is listed twice in the group "
 					"(endpoints[%u])", ep->address, de.first[k]);
 		if (unreachable)
-			report(v, GAX_DIAG_ERROR, path, "endpoint %s is not reachable: no interface "
-					"subnet holds it and no interface has a gateway",
+			report(v, GAX_DIAG_ERROR, path, "endpoint %s is not reachable: no "
+					"interface subnet holds it and no interface has a gateway",
 					gax_ip_format(ep->ip, b));
 	}
 	dups_fini(&de);
@@ -719,9 +731,11 @@ check_listener(struct vctx *v, unsigned int ai, unsigned int li, bool check_reac
 	for (k = 0; k < l->n_groups; k++) {
 		if (dg.first[k] == NO_DUP)
 			continue;
-		snprintf(path, sizeof(path), "accelerators[%u].listeners[%u].endpoint_groups[%u].name",
-				ai, li, k);
-		report(v, GAX_DIAG_ERROR, path, "name \"%s\" is already used by endpoint_groups[%u]",
+		snprintf(path, sizeof(path),
+				"accelerators[%u].listeners[%u].endpoint_groups[%u].name", ai, li,
+				k);
+		report(v, GAX_DIAG_ERROR, path, "name \"%s\" is already used by "
+				"endpoint_groups[%u]",
 				dg.keys[k], dg.first[k]);
 	}
 	for (k = 0; k < l->n_groups; k++)
@@ -731,7 +745,8 @@ check_listener(struct vctx *v, unsigned int ai, unsigned int li, bool check_reac
 		if (dg.first[k] == NO_DUP)
 			continue;
 		snprintf(path, sizeof(path),
-				"accelerators[%u].listeners[%u].endpoint_groups[%u].region", ai, li, k);
+				"accelerators[%u].listeners[%u].endpoint_groups[%u].region", ai, li,
+				k);
 		report(v, GAX_DIAG_ERROR, path, "region \"%s\" already has an endpoint group in "
 				"this listener (endpoint_groups[%u]); one group per region",
 				dg.keys[k], dg.first[k]);
@@ -784,8 +799,8 @@ check_accelerators(struct vctx *v, const struct addr_ref *ifa, size_t n_ifa)
 			for (j = 0; j < acc->n_listeners; j++) {
 				if (dl.first[j] == NO_DUP)
 					continue;
-				snprintf(path, sizeof(path), "accelerators[%u].listeners[%u].name", k,
-						j);
+				snprintf(path, sizeof(path), "accelerators[%u].listeners[%u].name",
+						k, j);
 				report(v, GAX_DIAG_ERROR, path, "name \"%s\" is already used by "
 						"accelerators[%u].listeners[%u]", dl.keys[j], k,
 						dl.first[j]);
