@@ -1066,6 +1066,25 @@ parse_port_ranges(struct pctx *c, const struct obj *o, struct gax_listener *l)
 	return ok;
 }
 
+/* One path field of a certificate: as written, and resolved against the config's folder. */
+static void
+parse_pem_path(struct pctx *c, struct obj *o, const char *field, const char *what,
+		char **written, char **resolved)
+{
+	json_t *m = member_of(c, o, field, K_STRING, true);
+
+	if (m == NULL)
+		return;
+	if (json_string_value(m)[0] == '\0') {
+		ferr(c, field, "%s must be the path of %s, got \"\"", field, what);
+		return;
+	}
+	*written = pstrdup(c, json_string_value(m));
+	*resolved = gax_path_resolve(c->arena, c->base_dir, json_string_value(m));
+	if (*resolved == NULL)
+		c->nomem = true;
+}
+
 static void
 parse_certificate(struct pctx *c, json_t *v, void *elem, void *arg)
 {
@@ -1073,37 +1092,14 @@ parse_certificate(struct pctx *c, json_t *v, void *elem, void *arg)
 	struct obj o;
 	struct gax_certificate *ct = elem;
 	char jp_cert[GAX_JPATH_MAX], jp_key[GAX_JPATH_MAX];
-	json_t *m;
 	size_t old;
 
 	(void)arg;
 	if (!want(c, v, K_OBJECT))
 		return;
 	take_fields(c, v, fields, N_ELEMS(fields), &o);
-	m = member_of(c, &o, "cert", K_STRING, true);
-	if (m != NULL) {
-		if (json_string_value(m)[0] == '\0') {
-			ferr(c, "cert", "cert must be the path of a PEM certificate, got \"\"");
-		} else {
-			ct->cert = pstrdup(c, json_string_value(m));
-			ct->cert_path = gax_path_resolve(c->arena, c->base_dir,
-					json_string_value(m));
-			if (ct->cert_path == NULL)
-				c->nomem = true;
-		}
-	}
-	m = member_of(c, &o, "key", K_STRING, true);
-	if (m != NULL) {
-		if (json_string_value(m)[0] == '\0') {
-			ferr(c, "key", "key must be the path of a PEM private key, got \"\"");
-		} else {
-			ct->key = pstrdup(c, json_string_value(m));
-			ct->key_path = gax_path_resolve(c->arena, c->base_dir,
-					json_string_value(m));
-			if (ct->key_path == NULL)
-				c->nomem = true;
-		}
-	}
+	parse_pem_path(c, &o, "cert", "a PEM certificate", &ct->cert, &ct->cert_path);
+	parse_pem_path(c, &o, "key", "a PEM private key", &ct->key, &ct->key_path);
 	if (ct->cert_path == NULL || ct->key_path == NULL || c->nomem)
 		return;
 	old = gax_jpath_key(&c->path, "cert");
