@@ -134,14 +134,14 @@ static int
 warn_validity(struct gax_diags *d, const char *jp_cert, const char *cert_path, int validity,
 		const char *when)
 {
-	char q[GAX_QUOTE_BUF];
+	char q[GAX_QUOTE_PATH_BUF];
 
 	if (validity < 0)
 		return diag(d, GAX_DIAG_WARNING, jp_cert, "certificate %s expired on %s",
-				gax_quote(cert_path, q), when);
+				gax_quote_path(cert_path, q), when);
 	if (validity > 0)
 		return diag(d, GAX_DIAG_WARNING, jp_cert, "certificate %s is not valid before %s",
-				gax_quote(cert_path, q), when);
+				gax_quote_path(cert_path, q), when);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ int
 gax_cert_check(struct gax_cert_cache **cache, const char *cert_path, const char *key_path,
 		const char *jp_cert, const char *jp_key, struct gax_diags *d)
 {
-	char q[GAX_QUOTE_BUF], q2[GAX_QUOTE_BUF], err[128];
+	char q[GAX_QUOTE_PATH_BUF], q2[GAX_QUOTE_PATH_BUF], err[128];
 	X509 *x = NULL;
 	EVP_PKEY *pkey = NULL;
 	bool encrypted = false;
@@ -174,19 +174,19 @@ gax_cert_check(struct gax_cert_cache **cache, const char *cert_path, const char 
 	f = open_regular(cert_path, err, sizeof(err));
 	if (f == NULL) {
 		ret = diag(d, GAX_DIAG_ERROR, jp_cert, "cannot open certificate %s: %s",
-				gax_quote(cert_path, q), err);
+				gax_quote_path(cert_path, q), err);
 	} else {
 		x = PEM_read_X509(f, NULL, no_passphrase, &encrypted);
 		fclose(f);
 		if (x == NULL)
 			ret = diag(d, GAX_DIAG_ERROR, jp_cert, "%s holds no PEM certificate (%s)",
-					gax_quote(cert_path, q), ssl_reason());
+					gax_quote_path(cert_path, q), ssl_reason());
 	}
 
 	f = open_regular(key_path, err, sizeof(err));
 	if (f == NULL) {
 		if (diag(d, GAX_DIAG_ERROR, jp_key, "cannot open private key %s: %s",
-				gax_quote(key_path, q), err) != 0)
+				gax_quote_path(key_path, q), err) != 0)
 			ret = -ENOMEM;
 	} else {
 		encrypted = false;
@@ -195,11 +195,11 @@ gax_cert_check(struct gax_cert_cache **cache, const char *cert_path, const char 
 		if (pkey == NULL && encrypted) {
 			ERR_clear_error();
 			if (diag(d, GAX_DIAG_ERROR, jp_key, "private key %s is encrypted; gax "
-					"needs an unencrypted key", gax_quote(key_path, q)) != 0)
+					"needs an unencrypted key", gax_quote_path(key_path, q)) != 0)
 				ret = -ENOMEM;
 		} else if (pkey == NULL) {
 			if (diag(d, GAX_DIAG_ERROR, jp_key, "%s holds no PEM private key (%s)",
-					gax_quote(key_path, q), ssl_reason()) != 0)
+					gax_quote_path(key_path, q), ssl_reason()) != 0)
 				ret = -ENOMEM;
 		}
 	}
@@ -208,8 +208,8 @@ gax_cert_check(struct gax_cert_cache **cache, const char *cert_path, const char 
 		if (X509_check_private_key(x, pkey) != 1) {
 			ERR_clear_error();
 			if (diag(d, GAX_DIAG_ERROR, jp_key, "private key %s does not match "
-					"certificate %s", gax_quote(key_path, q),
-					gax_quote(cert_path, q2)) != 0)
+					"certificate %s", gax_quote_path(key_path, q),
+					gax_quote_path(cert_path, q2)) != 0)
 				ret = -ENOMEM;
 			goto out;
 		}

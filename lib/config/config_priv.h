@@ -22,6 +22,12 @@
 #define GAX_QUOTE_CHARS 48
 /* Room for a quoted string: quotes, escapes (4 bytes per character), "..." and NUL. */
 #define GAX_QUOTE_BUF (GAX_QUOTE_CHARS * 4 + 8)
+/*
+ * File paths are echoed whole up to this length: a path cut short cannot be
+ * looked for, and where the config lives decides how long it is.
+ */
+#define GAX_QUOTE_PATH_CHARS 1024
+#define GAX_QUOTE_PATH_BUF (GAX_QUOTE_PATH_CHARS * 4 + 8)
 
 /* Largest config file read (a sanity bound: real files are a few MiB at most). */
 #define GAX_CONFIG_MAX_BYTES (64u << 20)
@@ -89,6 +95,8 @@ void gax_arena_free(struct gax_arena *a);
  * ASCII as \xNN, cut after GAX_QUOTE_CHARS characters with "...". Returns buf.
  */
 const char *gax_quote(const char *s, char *buf);
+/* As gax_quote for a file path, into a GAX_QUOTE_PATH_BUF buffer. */
+const char *gax_quote_path(const char *s, char *buf);
 
 /** Whether @p a is a unicast host address: not 0.0.0.0, 127/8, 224/4, 240/4 or broadcast. */
 bool gax_ip_unicast(uint32_t a);

@@ -431,8 +431,9 @@ gax_arena_free(struct gax_arena *a)
 	a->next_size = 0;
 }
 
-const char *
-gax_quote(const char *s, char *buf)
+/* Quote @p s into @p buf, cutting it with "..." after @p max characters. */
+static const char *
+quote_n(const char *s, char *buf, size_t max)
 {
 	size_t o = 0, i;
 
@@ -440,7 +441,7 @@ gax_quote(const char *s, char *buf)
 	for (i = 0; s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (i == GAX_QUOTE_CHARS) {
+		if (i == max) {
 			memcpy(buf + o, "...", 3);
 			o += 3;
 			break;
@@ -457,6 +458,18 @@ gax_quote(const char *s, char *buf)
 	buf[o++] = '"';
 	buf[o] = '\0';
 	return buf;
+}
+
+const char *
+gax_quote(const char *s, char *buf)
+{
+	return quote_n(s, buf, GAX_QUOTE_CHARS);
+}
+
+const char *
+gax_quote_path(const char *s, char *buf)
+{
+	return quote_n(s, buf, GAX_QUOTE_PATH_CHARS);
 }
 
 void
