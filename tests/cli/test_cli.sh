@@ -13,7 +13,11 @@ n=0
 failed=0
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+not_ok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
+	# Every line of the detail is a TAP comment, however many lines it has.
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
+}
 
 # run CMD...: sets $out (stdout+stderr) and $rc
 run() { out=$("$@" 2>&1); rc=$?; }
