@@ -1,74 +1,198 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * gaxd: the forwarder. gaxd [EAL options] -- --config FILE
+ * gaxd: the forwarder.
+ *   gaxd [EAL options] -- --config FILE [--stats-json FILE] [--flows N]
+ *        [--duration SECONDS] [--check]
  *
- * This release starts EAL, loads and validates the configuration, compiles
- * the snapshot the workers will read, checks that every interface's device
- * exists, reports what it would serve and exits cleanly. The packet path
- * (workers, flow table, ARP, NAT) arrives with the data-plane issue.
+ * The main lcore is the control thread: it loads and compiles the
+ * configuration, opens one port per interface, starts one poll-mode worker
+ * per worker lcore, then waits for SIGINT or SIGTERM (or --duration), stops
+ * the workers and prints the final counters.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_log.h>
+#include <rte_mbuf.h>
 
-#include <gax_config.h>
-#include <gax_snapshot.h>
+#include "gaxd.h"
 
 RTE_LOG_REGISTER_DEFAULT(gaxd_logtype, INFO);
-#define GAXD_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, gaxd_logtype, "gaxd: " fmt "\n", ##__VA_ARGS__)
+
+static volatile sig_atomic_t quit_signal;
+
+static void
+on_signal(int sig)
+{
+	quit_signal = sig;
+}
 
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [EAL options] -- --config FILE\n"
-			"  --config FILE  the configuration (docs/config.md)\n", prog);
+	fprintf(stderr,
+		"usage: %s [EAL options] -- --config FILE [options]\n"
+		"  --config FILE       the configuration (docs/config.md)\n"
+		"  --stats-json FILE   write the final counters there as JSON at exit\n"
+		"  --flows N           flow table capacity, all workers together (default %u)\n"
+		"  --duration SECONDS  stop by itself after that long (default: at SIGINT/SIGTERM)\n"
+		"  --check             load the config, open the ports, then exit\n"
+		"Workers run on the worker lcores (EAL -l/--lcores), the control thread on the\n"
+		"main lcore; give at least two lcores, e.g. -l 0,1.\n",
+		prog, GAX_FLOW_DEFAULT_CAPACITY);
 }
 
-/* Every interface's device must be a port EAL knows (a PCI address or a --vdev). */
 static int
-check_devices(const struct gax_snapshot *s)
+parse_args(int argc, char **argv, struct gaxd_opts *o)
 {
-	uint32_t i;
-	int missing = 0;
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stats-json", required_argument, NULL, 's' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	unsigned long long n;
+	int c;
 
-	for (i = 0; i < s->n_interfaces; i++) {
-		uint16_t port;
-
-		if (rte_eth_dev_get_port_by_name(s->interfaces[i].device, &port) != 0) {
-			GAXD_LOG(ERR, "interface %s: no DPDK port named '%s' (give it to EAL "
-					"with -a or --vdev)", s->interfaces[i].name,
-					s->interfaces[i].device);
-			missing++;
-			continue;
+	o->flows = GAX_FLOW_DEFAULT_CAPACITY;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 's':
+			o->stats_json = optarg;
+			break;
+		case 'f':
+			errno = 0;
+			n = strtoull(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n == 0 || n > GAX_FLOW_MAX_CAPACITY) {
+				fprintf(stderr, "gaxd: --flows must be 1 to %u, got '%s'\n",
+						GAX_FLOW_MAX_CAPACITY, optarg);
+				return -1;
+			}
+			o->flows = (uint32_t)n;
+			break;
+		case 'd':
+			errno = 0;
+			o->duration = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || !(o->duration > 0) ||
+					o->duration > 31536000) {
+				fprintf(stderr, "gaxd: --duration must be a number of seconds above "
+						"0, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'k':
+			o->check = true;
+			break;
+		case 'h':
+			usage(argv[0]);
+			return 1;
+		default:
+			usage(argv[0]);
+			return -1;
 		}
-		GAXD_LOG(INFO, "interface %s: %s is port %u", s->interfaces[i].name,
-				s->interfaces[i].device, port);
 	}
-	return missing == 0 ? 0 : -ENODEV;
+	if (o->config_path == NULL || optind != argc) {
+		usage(argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_config(struct gaxd *d)
+{
+	struct gax_diags diags;
+
+	gax_diags_init(&diags);
+	d->cfg = gax_config_load_file(d->opts.config_path, &diags);
+	gax_diags_print(stderr, d->opts.config_path, &diags);
+	gax_diags_fini(&diags);
+	if (d->cfg == NULL) {
+		GAXD_LOG(ERR, "%s is not a valid configuration; not starting",
+				d->opts.config_path);
+		return -EINVAL;
+	}
+	d->snap = gax_snapshot_compile(d->cfg, NULL);
+	if (d->snap == NULL) {
+		GAXD_LOG(ERR, "cannot compile %s: %s", d->opts.config_path, strerror(errno));
+		return -ENOMEM;
+	}
+	if (d->snap->n_interfaces > GAX_FWD_MAX_IFACES) {
+		GAXD_LOG(ERR, "%u interfaces; gaxd serves at most %u", d->snap->n_interfaces,
+				GAX_FWD_MAX_IFACES);
+		return -EINVAL;
+	}
+	d->n_ifaces = d->snap->n_interfaces;
+	GAXD_LOG(INFO, "%s: %u accelerators, %u listeners, %u endpoint groups, %u endpoints",
+			d->opts.config_path, d->snap->n_accelerators, d->snap->n_listeners,
+			d->snap->n_groups, d->snap->n_endpoints);
+	return 0;
+}
+
+/* Enough mbufs for every RX and TX ring, the burst buffers, hold queues and rings. */
+static int
+create_pool(struct gaxd *d)
+{
+	struct gax_neigh_opts no;
+	uint32_t n;
+
+	gax_neigh_opts_init(&no);
+	n = d->n_ifaces * d->n_workers * (GAXD_RX_DESC + GAXD_TX_DESC) +
+		d->n_workers * (GAXD_RING_SIZE + no.queue_total +
+		d->n_ifaces * 2 * GAX_FWD_BURST + 4 * GAX_FWD_BURST) + 1024;
+	d->pool = rte_pktmbuf_pool_create("gax_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+			(int)rte_socket_id());
+	if (d->pool == NULL) {
+		GAXD_LOG(ERR, "cannot create a pool of %u mbufs: %s (give EAL more memory, "
+				"-m or hugepages)", n, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The control thread's wait: until a signal or the duration is over. */
+static void
+control_loop(struct gaxd *d)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t end = d->opts.duration > 0 ?
+		d->started_tsc + (uint64_t)(d->opts.duration * (double)hz) : UINT64_MAX;
+
+	while (quit_signal == 0 && rte_rdtsc() < end)
+		usleep(20000);
+	if (quit_signal != 0)
+		GAXD_LOG(NOTICE, "%s: stopping", strsignal(quit_signal));
+	else
+		GAXD_LOG(NOTICE, "ran for %.1f s: stopping", d->opts.duration);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config_path = NULL;
-	struct gax_config *cfg = NULL;
-	struct gax_snapshot *snap = NULL;
-	struct gax_diags diags;
-	int ret, c, rc = EXIT_FAILURE;
+	static struct gaxd d;
+	struct sigaction sa;
+	unsigned int lcore;
+	uint32_t i;
+	int ret, rc = EXIT_FAILURE;
 
+	for (i = 0; i < RTE_MAX_ETHPORTS; i++)
+		d.iface_of_port[i] = UINT16_MAX;
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "gaxd: cannot start EAL: %s\n", rte_strerror(rte_errno));
@@ -76,50 +200,57 @@ main(int argc, char **argv)
 	}
 	argc -= ret;
 	argv += ret;
+	ret = parse_args(argc, argv, &d.opts);
+	if (ret != 0) {
+		rc = ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			usage(argv[0]);
-			rc = EXIT_SUCCESS;
-			goto out;
-		default:
-			usage(argv[0]);
-			goto out;
-		}
+	if (load_config(&d) != 0)
+		goto out;
+	d.n_workers = rte_lcore_count() - 1;
+	if (d.n_workers == 0) {
+		GAXD_LOG(ERR, "no worker lcore: give EAL at least two lcores (e.g. -l 0,1); the "
+				"main one is the control thread");
+		goto out;
 	}
-	if (config_path == NULL || optind != argc) {
-		usage(argv[0]);
+	if (create_pool(&d) != 0 || gaxd_workers_create(&d) != 0 || gaxd_ports_open(&d) != 0)
+		goto out;
+	if (d.opts.check) {
+		printf("gaxd: check passed: %u interface(s), %u worker(s), %u listener(s)\n",
+				d.n_ifaces, d.n_workers, d.snap->n_listeners);
+		rc = EXIT_SUCCESS;
 		goto out;
 	}
 
-	gax_diags_init(&diags);
-	cfg = gax_config_load_file(config_path, &diags);
-	gax_diags_print(stderr, config_path, &diags);
-	gax_diags_fini(&diags);
-	if (cfg == NULL) {
-		GAXD_LOG(ERR, "%s is not a valid configuration; not starting", config_path);
-		goto out;
+	d.started_tsc = rte_rdtsc();
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		for (i = 0; i < d.n_workers; i++)
+			if (d.workers[i].lcore == lcore)
+				rte_eal_remote_launch(gaxd_worker_main, &d.workers[i], lcore);
 	}
-	snap = gax_snapshot_compile(cfg, NULL);
-	if (snap == NULL) {
-		GAXD_LOG(ERR, "cannot compile %s: %s", config_path, strerror(errno));
-		goto out;
-	}
-	GAXD_LOG(INFO, "%s: %u accelerators, %u listeners, %u endpoint groups, %u endpoints; "
-			"%u lcores", config_path, snap->n_accelerators, snap->n_listeners,
-			snap->n_groups, snap->n_endpoints, rte_lcore_count());
-	if (check_devices(snap) < 0)
-		goto out;
-	GAXD_LOG(NOTICE, "this release validates and compiles only; the packet path is not "
-			"built yet, exiting");
+	printf("gaxd: ready: %u worker(s), %u port(s), %u listener(s), %u flows\n",
+			d.n_workers, d.n_ifaces, d.snap->n_listeners, d.opts.flows);
+	fflush(stdout);
+	control_loop(&d);
+	__atomic_store_n(&d.stop, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+
+	gaxd_stats_print(&d, stdout);
+	fflush(stdout);
 	rc = EXIT_SUCCESS;
+	if (d.opts.stats_json != NULL && gaxd_stats_write_json(&d, d.opts.stats_json) != 0)
+		rc = EXIT_FAILURE;
 out:
-	gax_snapshot_free(snap);
-	gax_config_free(cfg);
+	gaxd_ports_close(&d);
+	gaxd_workers_free(&d);
+	rte_mempool_free(d.pool);
+	gax_snapshot_free(d.snap);
+	gax_config_free(d.cfg);
 	rte_eal_cleanup();
 	return rc;
 }

@@ -102,19 +102,6 @@ const char *gax_quote_path(const char *s, char *buf);
 bool gax_ip_unicast(uint32_t a);
 
 /** The netmask of a prefix length 0-32, host order. */
-static inline uint32_t
-gax_prefix_mask(unsigned int len)
-{
-	return len == 0 ? 0 : UINT32_MAX << (32 - len);
-}
-
-static inline bool
-gax_prefix_contains(const struct gax_prefix *p, uint32_t a)
-{
-	uint32_t m = gax_prefix_mask(p->len);
-
-	return p->len != 0 && (p->addr & m) == (a & m);
-}
 
 /**
  * Parse "a.b.c.d/len" (len 1-32). The address keeps its host bits.

@@ -63,6 +63,22 @@ struct gax_prefix {
 	uint8_t len;
 };
 
+/** The netmask of a prefix length (0 to 32), host byte order. */
+static inline uint32_t
+gax_prefix_mask(unsigned int len)
+{
+	return len == 0 ? 0 : UINT32_MAX << (32 - len);
+}
+
+/** Whether @p a is inside @p p (a /0 prefix holds nothing: interfaces have real subnets). */
+static inline bool
+gax_prefix_contains(const struct gax_prefix *p, uint32_t a)
+{
+	uint32_t m = gax_prefix_mask(p->len);
+
+	return p->len != 0 && (p->addr & m) == (a & m);
+}
+
 struct gax_neighbor {
 	uint32_t addr;
 	uint8_t mac[6];

@@ -101,6 +101,11 @@ enum gax_drop_reason {
 	GAX_DROP_ARP_QUEUE_FULL,	/**< Next hop unresolved and its hold queue full. */
 	GAX_DROP_NOT_FOR_US,		/**< Destination is none of gax's addresses. */
 	GAX_DROP_TX_FULL,		/**< Transmit queue full. */
+	GAX_DROP_NO_FLOW,		/**< TCP segment other than a SYN, or a reply, of no tracked flow. */
+	GAX_DROP_NAT_PORTS_EXHAUSTED,	/**< No full-NAT source port free towards the endpoint. */
+	GAX_DROP_ARP_UNRESOLVED,	/**< Held for a next hop that never answered ARP. */
+	GAX_DROP_REDIRECT_FULL,		/**< The owning worker's hand-over ring is full. */
+	GAX_DROP_NO_ROUTE,		/**< No interface reaches the destination. */
 	GAX_DROP_REASON_MAX		/**< Number of reasons, GAX_DROP_NONE included. */
 };
 

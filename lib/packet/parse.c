@@ -43,9 +43,14 @@ static const char *const drop_names[GAX_DROP_REASON_MAX] = {
 	[GAX_DROP_ARP_QUEUE_FULL] = "arp_queue_full",
 	[GAX_DROP_NOT_FOR_US] = "not_for_us",
 	[GAX_DROP_TX_FULL] = "tx_full",
+	[GAX_DROP_NO_FLOW] = "no_flow",
+	[GAX_DROP_NAT_PORTS_EXHAUSTED] = "nat_ports_exhausted",
+	[GAX_DROP_ARP_UNRESOLVED] = "arp_unresolved",
+	[GAX_DROP_REDIRECT_FULL] = "redirect_full",
+	[GAX_DROP_NO_ROUTE] = "no_route",
 };
 
-_Static_assert(GAX_DROP_REASON_MAX == 28, "update drop_names with the new reason");
+_Static_assert(GAX_DROP_REASON_MAX == 33, "update drop_names with the new reason");
 
 const char *
 gax_drop_reason_name(enum gax_drop_reason r)

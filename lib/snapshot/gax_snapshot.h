@@ -248,6 +248,40 @@ gax_snapshot_find_addr(const struct gax_snapshot *s, uint32_t addr)
 }
 
 /**
+ * Route @p addr: the interface whose subnet holds it (next hop: the address
+ * itself), else the first interface with a gateway (next hop: the gateway).
+ * Interfaces are few (a handful), so a scan is cheaper than any index.
+ * @param iface     receives the interface index
+ * @param next_hop  receives the next hop
+ * @return true, or false when no interface reaches @p addr
+ */
+static inline bool
+gax_snapshot_route(const struct gax_snapshot *s, uint32_t addr, uint16_t *iface,
+		uint32_t *next_hop)
+{
+	uint32_t i, j, gw = GAX_SNAP_NONE;
+
+	for (i = 0; i < s->n_interfaces; i++) {
+		const struct gax_snap_interface *in = &s->interfaces[i];
+
+		for (j = 0; j < in->n_addresses; j++) {
+			if (gax_prefix_contains(&in->addresses[j], addr)) {
+				*iface = (uint16_t)i;
+				*next_hop = addr;
+				return true;
+			}
+		}
+		if (in->gateway != 0 && gw == GAX_SNAP_NONE)
+			gw = i;
+	}
+	if (gw == GAX_SNAP_NONE)
+		return false;
+	*iface = (uint16_t)gw;
+	*next_hop = s->interfaces[gw].gateway;
+	return true;
+}
+
+/**
  * The flow hash for a new flow of @p l: the client address alone under
  * source_ip affinity, else the 5-tuple. Host byte order.
  */

@@ -290,44 +290,21 @@ addr_slot_add(struct gax_snapshot *s, uint32_t addr, enum gax_snap_addr_kind kin
 	s->addr_slots[i].owner = owner;
 }
 
-static bool
-prefix_contains(const struct gax_prefix *p, uint32_t addr)
-{
-	uint32_t mask = p->len == 0 ? 0 : ~(uint32_t)0 << (32 - p->len);
-
-	return (p->addr & mask) == (addr & mask);
-}
-
 /* Egress interface, next hop and full-NAT source for an endpoint address. */
 static void
 endpoint_route(const struct gax_snapshot *s, struct gax_snap_endpoint *e)
 {
-	uint32_t i, j, gw_iface = GAX_SNAP_NONE;
+	uint16_t iface;
+	uint32_t next_hop;
 
 	e->iface = GAX_SNAP_NO_IFACE;
 	e->next_hop = 0;
 	e->snat_addr = 0;
-	if (e->addr == 0)
+	if (e->addr == 0 || !gax_snapshot_route(s, e->addr, &iface, &next_hop))
 		return;
-	for (i = 0; i < s->n_interfaces; i++) {
-		const struct gax_snap_interface *in = &s->interfaces[i];
-
-		for (j = 0; j < in->n_addresses; j++) {
-			if (prefix_contains(&in->addresses[j], e->addr)) {
-				e->iface = (uint16_t)i;
-				e->next_hop = e->addr;
-				e->snat_addr = in->addresses[0].addr;
-				return;
-			}
-		}
-		if (in->gateway != 0 && gw_iface == GAX_SNAP_NONE)
-			gw_iface = i;
-	}
-	if (gw_iface != GAX_SNAP_NONE) {
-		e->iface = (uint16_t)gw_iface;
-		e->next_hop = s->interfaces[gw_iface].gateway;
-		e->snat_addr = s->interfaces[gw_iface].addresses[0].addr;
-	}
+	e->iface = iface;
+	e->next_hop = next_hop;
+	e->snat_addr = s->interfaces[iface].addresses[0].addr;
 }
 
 /* ---- Compilation ------------------------------------------------------------ */

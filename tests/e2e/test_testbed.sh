@@ -10,7 +10,10 @@ tb="$root/scripts/testbed.sh"
 n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+not_ok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
+}
 trap '"$tb" down >/dev/null 2>&1' EXIT
 
 if [ "$(id -u)" -ne 0 ]; then

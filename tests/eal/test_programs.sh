@@ -10,7 +10,10 @@ eal=(--no-huge -m 256 --no-pci --no-telemetry --log-level=lib.eal:error)
 n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+not_ok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
+}
 run() { out=$(timeout 60 "$@" 2>&1); rc=$?; }
 check() { # DESC WANT_RC [SUBSTRING]
 	if [ "$rc" -ne "$2" ]; then not_ok "$1" "exit $rc, wanted $2" "$(head -20 <<<"$out")"; return; fi
@@ -18,10 +21,28 @@ check() { # DESC WANT_RC [SUBSTRING]
 	ok "$1"
 }
 
-run "$gaxd" "${eal[@]}" --file-prefix gaxt1 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json"
-check "gaxd starts EAL, loads the config, finds its devices and exits 0" 0 "interface lan: net_null1 is port 1"
+run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt1 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --check
+check "gaxd --check loads the config, opens its devices and exits 0" 0 "check passed: 2 interface(s), 1 worker(s)"
 
-run "$gaxd" "${eal[@]}" --file-prefix gaxt2 --vdev net_null0 -- --config "$root/tests/eal/null.json"
+stats="${TMPDIR:-/tmp}/gaxd-stats.$$.json"
+run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt6 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --duration 1 --stats-json "$stats" --flows 4096
+check "gaxd forwards for --duration 1 s, then stops by itself and prints its counters" 0 "gaxd: counters"
+check "gaxd says when it is ready" 0 "gaxd: ready: 1 worker(s), 2 port(s)"
+# net_null receives endless garbage frames: every one must be counted as a drop.
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ports"][0]["rx_packets"] > 0; assert sum(d["drops"].values()) >= d["ports"][0]["rx_packets"]' "$stats" 2>/dev/null; then
+	ok "gaxd's final counters (JSON) count every frame net_null gave it as a drop"
+else
+	not_ok "gaxd's final counters (JSON) count every frame net_null gave it as a drop" "$(head -c 2000 "$stats" 2>&1)"
+fi
+rm -f "$stats"
+
+run "$gaxd" "${eal[@]}" -l 0 --file-prefix gaxt7 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json"
+check "gaxd without a worker lcore says what to give it" 1 "no worker lcore"
+
+run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt8 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --flows 0
+check "gaxd refuses a flow capacity of 0" 1 "--flows must be 1 to"
+
+run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt2 --vdev net_null0 -- --config "$root/tests/eal/null.json"
 check "gaxd refuses to start when a device is missing" 1 "no DPDK port named 'net_null1'"
 
 printf '{"interfaces": [{"name": "wan", "device": "net_null0", "addresses": ["10.0.0.1/33"]}]}' >"${TMPDIR:-/tmp}/gaxd-bad.json"

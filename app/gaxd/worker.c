@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The poll-mode worker: receive a burst on each port, let lib/fwd decide,
+ * act on the verdicts (transmit, free, hand over), then the frames other
+ * workers handed over, then the timers. No lock, no syscall, no allocation
+ * but the mbufs of ARP requests.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include <gax_packet.h>
+
+#include "gaxd.h"
+
+/* Entries the flow and neighbour timers look at per loop. */
+#define FLOW_EXPIRE_BUDGET	64
+#define NEIGH_TICK_BUDGET	8
+
+static void
+txq_flush(struct gaxd_worker *wk, uint16_t iface)
+{
+	struct gaxd_txq *q = &wk->txq[iface];
+	uint16_t sent, i;
+
+	if (q->n == 0)
+		return;
+	sent = rte_eth_tx_burst(wk->d->port_of_iface[iface], wk->queue, q->m, q->n);
+	for (i = 0; i < sent; i++)
+		gax_fwd_count_tx(wk->fwd, iface, q->m[i]->pkt_len);
+	for (i = sent; i < q->n; i++) {
+		gax_fwd_count_drop(wk->fwd, GAX_DROP_TX_FULL);
+		rte_pktmbuf_free(q->m[i]);
+	}
+	q->n = 0;
+}
+
+static inline void
+txq_add(struct gaxd_worker *wk, uint16_t iface, struct rte_mbuf *m)
+{
+	struct gaxd_txq *q = &wk->txq[iface];
+
+	if (q->n == RTE_DIM(q->m))
+		txq_flush(wk, iface);
+	q->m[q->n++] = m;
+}
+
+/* lib/fwd asks for an ARP request: build it in a fresh mbuf. */
+static void
+send_arp(void *ctx, uint16_t iface, uint32_t sip, uint32_t tip)
+{
+	struct gaxd_worker *wk = ctx;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(wk->d->pool);
+	int len;
+
+	if (m == NULL)
+		return; /* the next packet for that hop asks again */
+	len = gax_pkt_arp_request(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
+			wk->fwd->mac[iface], sip, tip);
+	if (len < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	txq_add(wk, iface, m);
+}
+
+/* A held frame's next hop answered. */
+static void
+tx_held(void *ctx, void *pkt, uint16_t iface, uint32_t addr, const uint8_t *mac)
+{
+	struct gaxd_worker *wk = ctx;
+	struct rte_mbuf *m = pkt;
+
+	(void)addr;
+	gax_pkt_set_macs(rte_pktmbuf_mtod(m, uint8_t *), wk->fwd->mac[iface], mac);
+	txq_add(wk, iface, m);
+}
+
+static void
+drop_held(void *ctx, void *pkt, uint16_t iface, uint32_t addr, const uint8_t *mac)
+{
+	(void)ctx;
+	(void)iface;
+	(void)addr;
+	(void)mac;
+	rte_pktmbuf_free(pkt);
+}
+
+static inline uint8_t
+csum_state(const struct rte_mbuf *m)
+{
+	uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD || l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		return GAX_FWD_CSUM_BAD;
+	if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD && l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		return GAX_FWD_CSUM_GOOD;
+	return GAX_FWD_CSUM_UNKNOWN;
+}
+
+/* Serve @p n frames received on @p iface (or handed over when @p redirected). */
+static void
+serve(struct gaxd_worker *wk, struct rte_mbuf **m, uint16_t n, uint16_t iface, bool redirected,
+		uint64_t now)
+{
+	uint8_t *frames[GAX_FWD_BURST];
+	uint16_t lens[GAX_FWD_BURST];
+	uint8_t csum[GAX_FWD_BURST];
+	struct gax_fwd_verdict v[GAX_FWD_BURST];
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		frames[i] = rte_pktmbuf_mtod(m[i], uint8_t *);
+		rte_prefetch0(frames[i]);
+		lens[i] = m[i]->data_len; /* single-segment mbufs: the parser reads one buffer */
+		csum[i] = csum_state(m[i]);
+	}
+	gax_fwd_burst(wk->fwd, frames, lens, (void *const *)m, csum, n, iface, redirected, now, v);
+	for (i = 0; i < n; i++) {
+		switch (v[i].action) {
+		case GAX_FWD_TX:
+			txq_add(wk, v[i].iface, m[i]);
+			break;
+		case GAX_FWD_HELD:
+			break;
+		case GAX_FWD_REDIRECT:
+			m[i]->port = wk->d->port_of_iface[iface];
+			if (rte_ring_mp_enqueue(wk->d->workers[v[i].worker].ring, m[i]) != 0) {
+				gax_fwd_count_drop(wk->fwd, GAX_DROP_REDIRECT_FULL);
+				rte_pktmbuf_free(m[i]);
+			}
+			break;
+		default:
+			rte_pktmbuf_free(m[i]);
+			break;
+		}
+	}
+}
+
+/* Frames handed over by other workers, grouped by receiving interface. */
+static void
+serve_ring(struct gaxd_worker *wk, uint64_t now)
+{
+	struct rte_mbuf *m[GAX_FWD_BURST];
+	unsigned int n, i, start;
+
+	n = rte_ring_sc_dequeue_burst(wk->ring, (void **)m, GAX_FWD_BURST, NULL);
+	for (start = 0; start < n; start = i) {
+		uint16_t iface = wk->d->iface_of_port[m[start]->port];
+
+		for (i = start + 1; i < n && m[i]->port == m[start]->port; i++)
+			;
+		serve(wk, &m[start], (uint16_t)(i - start), iface, true, now);
+	}
+}
+
+int
+gaxd_worker_main(void *arg)
+{
+	struct gaxd_worker *wk = arg;
+	struct gaxd *d = wk->d;
+	struct rte_mbuf *m[GAX_FWD_BURST];
+	uint16_t iface, n;
+
+	GAXD_LOG(INFO, "worker %u on lcore %u: queue %u of every port", wk->id, wk->lcore,
+			wk->queue);
+	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		uint64_t now = rte_rdtsc();
+
+		for (iface = 0; iface < d->n_ifaces; iface++) {
+			n = rte_eth_rx_burst(d->port_of_iface[iface], wk->queue, m, GAX_FWD_BURST);
+			if (n > 0)
+				serve(wk, m, n, iface, false, now);
+		}
+		if (d->n_workers > 1)
+			serve_ring(wk, now);
+		for (iface = 0; iface < d->n_ifaces; iface++)
+			txq_flush(wk, iface);
+		gax_fwd_tick(wk->fwd, now, FLOW_EXPIRE_BUDGET, NEIGH_TICK_BUDGET);
+		wk->loops++;
+	}
+	for (iface = 0; iface < d->n_ifaces; iface++)
+		txq_flush(wk, iface);
+	return 0;
+}
+
+int
+gaxd_workers_create(struct gaxd *d)
+{
+	struct gax_fwd_opts o;
+	unsigned int lcore;
+	uint32_t i = 0;
+	char name[RTE_RING_NAMESIZE];
+
+	d->workers = rte_zmalloc("gax_workers", sizeof(*d->workers) * d->n_workers,
+			RTE_CACHE_LINE_SIZE);
+	if (d->workers == NULL)
+		return -ENOMEM;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct gaxd_worker *wk = &d->workers[i];
+
+		gax_fwd_opts_init(&o);
+		o.worker_id = i;
+		o.n_workers = d->n_workers;
+		o.flow_capacity = d->opts.flows / d->n_workers;
+		if (o.flow_capacity == 0)
+			o.flow_capacity = 1;
+		o.ticks_per_second = rte_get_tsc_hz();
+		wk->fwd = gax_fwd_create(d->snap, &o);
+		if (wk->fwd == NULL) {
+			GAXD_LOG(ERR, "worker %u: cannot create its tables (%u flows): %s", i,
+					o.flow_capacity, strerror(errno));
+			return -ENOMEM;
+		}
+		gax_fwd_set_io(wk->fwd, send_arp, tx_held, drop_held, wk);
+		snprintf(name, sizeof(name), "gax_handover_%u", i);
+		wk->ring = rte_ring_create(name, GAXD_RING_SIZE, rte_lcore_to_socket_id(lcore),
+				RING_F_SC_DEQ);
+		if (wk->ring == NULL) {
+			GAXD_LOG(ERR, "worker %u: cannot create its ring: %s", i,
+					rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		wk->d = d;
+		wk->id = i;
+		wk->lcore = lcore;
+		wk->queue = (uint16_t)i;
+		i++;
+	}
+	return 0;
+}
+
+void
+gaxd_workers_free(struct gaxd *d)
+{
+	struct rte_mbuf *m;
+	uint32_t i;
+
+	if (d->workers == NULL)
+		return;
+	for (i = 0; i < d->n_workers; i++) {
+		struct gaxd_worker *wk = &d->workers[i];
+
+		if (wk->ring != NULL) {
+			while (rte_ring_dequeue(wk->ring, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(wk->ring);
+		}
+		gax_fwd_free(wk->fwd);
+	}
+	rte_free(d->workers);
+	d->workers = NULL;
+}

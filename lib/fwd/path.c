@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The per-burst path: parse and sort every frame, look the flows of the
+ * whole burst up at once (lib/flow hides the cache misses), then serve each
+ * frame in order. See gax_fwd.h for the steering rules.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "fwd_priv.h"
+
+/* What a frame is, once parsed. */
+enum kind {
+	K_DONE = 0,	/* verdict already set */
+	K_ARP,
+	K_ICMP,
+	K_CLIENT,	/* TCP/UDP to an accelerated address */
+	K_NAT_REPLY,	/* TCP/UDP to an interface address: a full-NAT reply */
+	K_RESERVE_REPLY,/* TCP/UDP to another address: a reserve-client-IP reply */
+};
+
+struct frame {
+	struct gax_pkt p;
+	struct gax_flow_key key;
+	uint8_t kind;
+	int8_t lookup;	/* index in the burst's lookup arrays, or -1 */
+};
+
+static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static inline void
+drop(struct gax_fwd_worker *w, struct gax_fwd_verdict *v, enum gax_drop_reason r)
+{
+	w->ctr.drops[r]++;
+	v->action = GAX_FWD_DROP;
+	v->reason = (uint8_t)r;
+}
+
+/* The address of @p iface to speak from towards @p peer (on its subnet if one is). */
+static uint32_t
+iface_source(const struct gax_snapshot *s, uint16_t iface, uint32_t peer)
+{
+	const struct gax_snap_interface *in = &s->interfaces[iface];
+	uint32_t j;
+
+	for (j = 0; j < in->n_addresses; j++)
+		if (gax_prefix_contains(&in->addresses[j], peer))
+			return in->addresses[j].addr;
+	return in->n_addresses > 0 ? in->addresses[0].addr : 0;
+}
+
+void
+gax_fwd_send_arp(struct gax_fwd_worker *w, uint16_t iface, uint32_t tip)
+{
+	if (w->send_arp == NULL || iface >= w->n_ifaces)
+		return;
+	w->ctr.iface[iface].arp_requests++;
+	w->send_arp(w->io_ctx, iface, iface_source(w->snap, iface, tip), tip);
+}
+
+/* A held packet's next hop answered: hand it to the caller to transmit. */
+static void
+held_resolved(void *ctx, void *pkt, uint16_t iface, uint32_t addr, const uint8_t *mac)
+{
+	struct gax_fwd_worker *w = ctx;
+
+	if (w->tx_held != NULL)
+		w->tx_held(w->io_ctx, pkt, iface, addr, mac);
+}
+
+/* Send a rewritten frame towards @p next_hop on @p iface: MACs from the neighbour table. */
+static void
+emit(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, uint16_t iface, uint32_t next_hop,
+		uint64_t now, struct gax_fwd_verdict *v)
+{
+	uint8_t mac[6];
+	bool ask = false;
+
+	switch (gax_neigh_resolve(w->neigh, iface, next_hop, now, pkt, mac, &ask)) {
+	case GAX_NEIGH_HIT:
+		gax_pkt_set_macs(frame, w->mac[iface], mac);
+		v->action = GAX_FWD_TX;
+		v->iface = iface;
+		break;
+	case GAX_NEIGH_HELD:
+		v->action = GAX_FWD_HELD;
+		break;
+	default:
+		drop(w, v, GAX_DROP_ARP_QUEUE_FULL);
+		break;
+	}
+	if (ask)
+		gax_fwd_send_arp(w, iface, next_hop);
+}
+
+/* Whether address slot @p a may be claimed on @p iface (VIPs on any interface). */
+static inline bool
+owned_on(const struct gax_snap_addr_slot *a, uint16_t iface)
+{
+	return a != NULL && (a->kind == GAX_ADDR_ACCELERATOR || a->owner == iface);
+}
+
+/* ---- ARP ---------------------------------------------------------------------- */
+
+static void
+serve_arp(struct gax_fwd_worker *w, uint8_t *frame, uint16_t len, struct gax_pkt *p,
+		uint16_t in_iface, uint64_t now, struct gax_fwd_verdict *v)
+{
+	const struct gax_snap_addr_slot *a = gax_snapshot_find_addr(w->snap, p->arp_tip);
+	bool for_us = owned_on(a, in_iface);
+
+	/* RFC 826: update a known sender; create it only when the request is for us. */
+	if (p->arp_sip != 0 && p->arp_sip != p->arp_tip)
+		gax_neigh_learn(w->neigh, in_iface, p->arp_sip, p->arp_sha, now, for_us,
+				held_resolved, w);
+	if (p->arp_op == GAX_PKT_ARP_REQUEST && for_us && p->arp_sip != p->arp_tip) {
+		if (gax_pkt_arp_reply(frame, len, p, w->mac[in_iface]) != 0) {
+			drop(w, v, GAX_DROP_MALFORMED_ARP);
+			return;
+		}
+		w->ctr.iface[in_iface].arp_replies++;
+		v->action = GAX_FWD_TX;
+		v->iface = in_iface;
+		return;
+	}
+	if (p->arp_op == GAX_PKT_ARP_REQUEST && !for_us && p->arp_sip != p->arp_tip) {
+		drop(w, v, GAX_DROP_NOT_FOR_US);
+		return;
+	}
+	v->action = GAX_FWD_CONSUMED; /* a reply or a gratuitous ARP: learned above */
+}
+
+/* ---- ICMP --------------------------------------------------------------------- */
+
+/*
+ * An ICMP error about a tracked flow: about what gax sent to an endpoint
+ * (translated back to the client) or to a client (translated to the endpoint).
+ */
+static void
+serve_icmp_error(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax_pkt *p,
+		bool redirected, uint64_t now, struct gax_fwd_verdict *v)
+{
+	const struct gax_snapshot *s = w->snap;
+	struct gax_pkt_inner in;
+	struct gax_pkt_icmp_nat nat;
+	struct gax_flow_key k;
+	struct gax_flow *f;
+	uint32_t owner, next_hop;
+	uint16_t iface;
+	int r;
+
+	r = gax_pkt_parse_icmp_error(frame, p, &in);
+	if (r != GAX_DROP_NONE) {
+		drop(w, v, (enum gax_drop_reason)r);
+		return;
+	}
+	if (in.proto == GAX_PKT_PROTO_ICMP) {
+		drop(w, v, GAX_DROP_UNSUPPORTED_ICMP); /* gax forwards no echo */
+		return;
+	}
+	/*
+	 * The embedded packet is one gax sent: nat -> endpoint (a key of the
+	 * endpoint side, reversed) or vip -> client (the client side, reversed).
+	 */
+	gax_flow_key_init(&k, in.daddr, in.saddr, in.dport, in.sport, in.proto);
+	f = gax_flow_lookup(w->flows, &k);
+	if (f == NULL) {
+		if (w->n_workers > 1 && !redirected) {
+			const struct gax_snap_addr_slot *a = gax_snapshot_find_addr(s, in.saddr);
+
+			owner = a == NULL ? gax_fwd_client_owner(in.saddr, in.sport, w->n_workers) :
+				a->kind == GAX_ADDR_INTERFACE ?
+				gax_flow_owner_of_port(in.sport, w->n_workers) : w->worker_id;
+			if (owner != w->worker_id) {
+				v->action = GAX_FWD_REDIRECT;
+				v->worker = (uint16_t)owner;
+				w->ctr.redirected_out++;
+				return;
+			}
+		}
+		drop(w, v, GAX_DROP_NO_FLOW);
+		return;
+	}
+	if (gax_flow_key_dir(f, &k) == GAX_FLOW_DIR_ENDPOINT) {
+		/* Back to the client, as if the accelerated address had sent it. */
+		nat.outer_saddr = gax_flow_vip_addr(f);
+		nat.outer_daddr = gax_flow_client_addr(f);
+		nat.inner_saddr = gax_flow_client_addr(f);
+		nat.inner_sport = gax_flow_client_port(f);
+		nat.inner_daddr = gax_flow_vip_addr(f);
+		nat.inner_dport = gax_flow_vip_port(f);
+	} else {
+		/* On to the endpoint, from the NAT source (or as is when the client IP is kept). */
+		nat.outer_saddr = gax_flow_nat_addr(f) != gax_flow_client_addr(f) ?
+			gax_flow_nat_addr(f) : p->saddr;
+		nat.outer_daddr = gax_flow_endpoint_addr(f);
+		nat.inner_saddr = gax_flow_endpoint_addr(f);
+		nat.inner_sport = gax_flow_endpoint_port(f);
+		nat.inner_daddr = gax_flow_nat_addr(f);
+		nat.inner_dport = gax_flow_nat_port(f);
+	}
+	if (!gax_snapshot_route(s, nat.outer_daddr, &iface, &next_hop)) {
+		drop(w, v, GAX_DROP_NO_ROUTE);
+		return;
+	}
+	r = gax_pkt_ttl_dec(frame, p);
+	if (r != 0) {
+		drop(w, v, GAX_DROP_TTL_EXPIRED);
+		return;
+	}
+	gax_pkt_icmp_error_rewrite(frame, p, &in, &nat);
+	w->ctr.icmp_errors_translated++;
+	emit(w, frame, pkt, iface, next_hop, now, v);
+}
+
+static void
+serve_icmp(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax_pkt *p,
+		uint16_t in_iface, bool redirected, uint64_t now, struct gax_fwd_verdict *v)
+{
+	const struct gax_snap_addr_slot *a;
+
+	switch (p->icmp_type) {
+	case GAX_PKT_ICMP_ECHO_REQUEST:
+		a = gax_snapshot_find_addr(w->snap, p->daddr);
+		if (a == NULL) {
+			drop(w, v, GAX_DROP_NOT_FOR_US);
+			return;
+		}
+		gax_pkt_icmp_echo_reply(frame, p);
+		w->ctr.iface[in_iface].icmp_echo_replies++;
+		v->action = GAX_FWD_TX;
+		v->iface = in_iface;
+		return;
+	case GAX_PKT_ICMP_DEST_UNREACH:
+	case GAX_PKT_ICMP_TIME_EXCEEDED:
+		serve_icmp_error(w, frame, pkt, p, redirected, now, v);
+		return;
+	default:
+		drop(w, v, GAX_DROP_UNSUPPORTED_ICMP);
+		return;
+	}
+}
+
+/* ---- TCP and UDP ---------------------------------------------------------------- */
+
+/* Idle timeout of a flow's listener (the protocol default if it is gone). */
+static inline uint32_t
+flow_timeout(const struct gax_fwd_worker *w, const struct gax_flow *f)
+{
+	if (f->listener < w->snap->n_listeners)
+		return w->snap->listeners[f->listener].idle_timeout;
+	return f->proto == GAX_PKT_PROTO_TCP ? 900 : 20;
+}
+
+static inline void
+track(struct gax_fwd_worker *w, struct gax_flow *f, enum gax_flow_dir dir,
+		const struct gax_pkt *p, uint64_t now)
+{
+	if (p->proto == GAX_PKT_PROTO_TCP) {
+		if (gax_flow_tcp_track(w->flows, f, dir, p->tcp_flags, now, flow_timeout(w, f)))
+			w->ctr.tcp_reopened++;
+	} else {
+		gax_flow_touch(w->flows, f, now, flow_timeout(w, f));
+	}
+}
+
+/*
+ * A first packet to a listener: pick the group and the endpoint, the NAT
+ * source, and insert the flow. Sets *fp, or a verdict (drop or redirect).
+ */
+static void
+new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t now,
+		struct gax_flow **fp, struct gax_fwd_verdict *v)
+{
+	const struct gax_snapshot *s = w->snap;
+	const struct gax_pkt *p = &fr->p;
+	const struct gax_snap_listener *l;
+	const struct gax_snap_group *g;
+	const struct gax_snap_endpoint *e;
+	struct gax_flow_key ek;
+	uint32_t li, gi, ei, owner, nat_addr;
+	uint16_t port_index, nat_port, eport;
+	uint64_t h;
+	int rc;
+
+	li = gax_snapshot_find_listener(s, p->daddr, p->proto, p->dport, &port_index);
+	if (li == GAX_SNAP_NONE) {
+		drop(w, v, GAX_DROP_NO_LISTENER);
+		return;
+	}
+	if (p->proto == GAX_PKT_PROTO_TCP &&
+			(p->tcp_flags & (GAX_PKT_TCP_SYN | GAX_PKT_TCP_ACK | GAX_PKT_TCP_RST)) !=
+			GAX_PKT_TCP_SYN) {
+		drop(w, v, GAX_DROP_NO_FLOW); /* only a SYN opens a TCP flow */
+		return;
+	}
+	l = &s->listeners[li];
+	h = gax_snapshot_flow_hash(l, p->saddr, p->daddr, p->sport, p->dport);
+	gi = gax_snapshot_pick_group(s, li, h);
+	ei = gi == GAX_SNAP_NONE ? GAX_SNAP_NONE : gax_snapshot_pick_endpoint(s, gi, h);
+	if (ei == GAX_SNAP_NONE) {
+		drop(w, v, GAX_DROP_NO_ENDPOINT);
+		return;
+	}
+	g = &s->groups[gi];
+	e = &s->endpoints[ei];
+	if (e->iface == GAX_SNAP_NO_IFACE || e->addr == 0) {
+		drop(w, v, GAX_DROP_NO_ROUTE);
+		return;
+	}
+	eport = g->endpoint_port[port_index];
+	if (g->reserve_client_ip) {
+		owner = gax_fwd_client_owner(p->saddr, p->sport, w->n_workers);
+		if (owner != w->worker_id && !redirected) {
+			v->action = GAX_FWD_REDIRECT;
+			v->worker = (uint16_t)owner;
+			w->ctr.redirected_out++;
+			return;
+		}
+		nat_addr = p->saddr;
+		nat_port = p->sport;
+	} else {
+		nat_addr = e->snat_addr;
+		if (gax_flow_snat_port(w->flows, nat_addr, e->addr, eport, p->proto,
+				&nat_port) != 0) {
+			drop(w, v, GAX_DROP_NAT_PORTS_EXHAUSTED);
+			return;
+		}
+	}
+	gax_flow_key_init(&ek, e->addr, nat_addr, eport, nat_port, p->proto);
+	rc = gax_flow_insert(w->flows, &fr->key, &ek, li, ei, now, l->idle_timeout, fp);
+	if (rc == -ENOSPC) {
+		drop(w, v, GAX_DROP_FLOW_TABLE_FULL);
+		return;
+	}
+	if (rc != 0) {
+		/* The endpoint-side tuple is taken (a reserved client reaching one
+		 * endpoint port through two listeners): it cannot be told apart. */
+		drop(w, v, GAX_DROP_NAT_PORTS_EXHAUSTED);
+		return;
+	}
+	w->ctr.listener[li].new_flows++;
+	w->ctr.endpoint[ei].new_flows++;
+}
+
+/* Client -> accelerated address: to the flow's endpoint. */
+static void
+serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *fr,
+		struct gax_flow *f, bool redirected, bool recheck, uint64_t now,
+		struct gax_fwd_verdict *v)
+{
+	const struct gax_snapshot *s = w->snap;
+	struct gax_pkt *p = &fr->p;
+	uint32_t next_hop, ep_addr;
+	uint16_t iface;
+
+	if (f == NULL && recheck) /* an earlier frame of this burst may have opened it */
+		f = gax_flow_lookup(w->flows, &fr->key);
+	if (f == NULL) {
+		new_flow(w, fr, redirected, now, &f, v);
+		if (f == NULL)
+			return;
+	} else if (gax_flow_key_dir(f, &fr->key) != GAX_FLOW_DIR_CLIENT) {
+		drop(w, v, GAX_DROP_NO_FLOW);
+		return;
+	} else {
+		track(w, f, GAX_FLOW_DIR_CLIENT, p, now);
+	}
+	if (gax_pkt_ttl_dec(frame, p) != 0) {
+		drop(w, v, GAX_DROP_TTL_EXPIRED);
+		return;
+	}
+	ep_addr = gax_flow_endpoint_addr(f);
+	if (f->endpoint < s->n_endpoints && s->endpoints[f->endpoint].addr == ep_addr &&
+			s->endpoints[f->endpoint].iface != GAX_SNAP_NO_IFACE) {
+		iface = s->endpoints[f->endpoint].iface;
+		next_hop = s->endpoints[f->endpoint].next_hop;
+	} else if (!gax_snapshot_route(s, ep_addr, &iface, &next_hop)) {
+		drop(w, v, GAX_DROP_NO_ROUTE);
+		return;
+	}
+	gax_pkt_set_dst(frame, p, ep_addr, gax_flow_endpoint_port(f));
+	if (gax_flow_nat_addr(f) != p->saddr || gax_flow_nat_port(f) != p->sport)
+		gax_pkt_set_src(frame, p, gax_flow_nat_addr(f), gax_flow_nat_port(f));
+	gax_flow_account(f, GAX_FLOW_DIR_CLIENT, p->ip_len);
+	if (f->listener < w->ctr.n_listeners) {
+		w->ctr.listener[f->listener].packets_in++;
+		w->ctr.listener[f->listener].bytes_in += p->ip_len;
+	}
+	if (f->endpoint < w->ctr.n_endpoints) {
+		w->ctr.endpoint[f->endpoint].packets_to++;
+		w->ctr.endpoint[f->endpoint].bytes_to += p->ip_len;
+	}
+	emit(w, frame, pkt, iface, next_hop, now, v);
+}
+
+/* Endpoint -> NAT source (or the reserved client): back to the client. */
+static void
+serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *fr,
+		struct gax_flow *f, uint64_t now, struct gax_fwd_verdict *v)
+{
+	struct gax_pkt *p = &fr->p;
+	uint32_t next_hop, client;
+	uint16_t iface;
+
+	if (f == NULL || gax_flow_key_dir(f, &fr->key) != GAX_FLOW_DIR_ENDPOINT) {
+		drop(w, v, fr->kind == K_NAT_REPLY ? GAX_DROP_NO_FLOW : GAX_DROP_NOT_FOR_US);
+		return;
+	}
+	track(w, f, GAX_FLOW_DIR_ENDPOINT, p, now);
+	client = gax_flow_client_addr(f);
+	if (!gax_snapshot_route(w->snap, client, &iface, &next_hop)) {
+		drop(w, v, GAX_DROP_NO_ROUTE);
+		return;
+	}
+	if (gax_pkt_ttl_dec(frame, p) != 0) {
+		drop(w, v, GAX_DROP_TTL_EXPIRED);
+		return;
+	}
+	gax_pkt_set_src(frame, p, gax_flow_vip_addr(f), gax_flow_vip_port(f));
+	if (p->daddr != client || p->dport != gax_flow_client_port(f))
+		gax_pkt_set_dst(frame, p, client, gax_flow_client_port(f));
+	gax_flow_account(f, GAX_FLOW_DIR_ENDPOINT, p->ip_len);
+	if (f->listener < w->ctr.n_listeners) {
+		w->ctr.listener[f->listener].packets_out++;
+		w->ctr.listener[f->listener].bytes_out += p->ip_len;
+	}
+	if (f->endpoint < w->ctr.n_endpoints) {
+		w->ctr.endpoint[f->endpoint].packets_from++;
+		w->ctr.endpoint[f->endpoint].bytes_from += p->ip_len;
+	}
+	emit(w, frame, pkt, iface, next_hop, now, v);
+}
+
+/* ---- the burst ------------------------------------------------------------------ */
+
+/*
+ * Parse and sort one frame; for TCP/UDP, build its lookup key, or decide to
+ * hand it to its owner. Returns the kind (K_DONE when the verdict is set).
+ */
+static enum kind
+classify(struct gax_fwd_worker *w, const uint8_t *frame, uint16_t len, uint8_t csum,
+		uint16_t in_iface, bool redirected, struct frame *fr, struct gax_fwd_verdict *v)
+{
+	const struct gax_snap_addr_slot *a;
+	uint32_t owner;
+	int r;
+
+	r = gax_pkt_parse(frame, len, &fr->p);
+	if (r != GAX_DROP_NONE) {
+		drop(w, v, (enum gax_drop_reason)r);
+		return K_DONE;
+	}
+	/* Only frames to this interface (or broadcast ARP) are ours. */
+	if (memcmp(frame, w->mac[in_iface], 6) != 0 &&
+			!(fr->p.ethertype == GAX_PKT_ETHERTYPE_ARP &&
+			memcmp(frame, bcast_mac, 6) == 0)) {
+		drop(w, v, GAX_DROP_NOT_FOR_US);
+		return K_DONE;
+	}
+	if (fr->p.ethertype == GAX_PKT_ETHERTYPE_ARP)
+		return K_ARP;
+	if (csum == GAX_FWD_CSUM_BAD ||
+			(csum == GAX_FWD_CSUM_UNKNOWN && w->verify_l4_csum &&
+			!gax_pkt_l4_csum_ok(frame, &fr->p))) {
+		drop(w, v, GAX_DROP_BAD_L4_CSUM);
+		return K_DONE;
+	}
+	if (fr->p.proto == GAX_PKT_PROTO_ICMP)
+		return K_ICMP;
+	gax_flow_key_init(&fr->key, fr->p.saddr, fr->p.daddr, fr->p.sport, fr->p.dport,
+			fr->p.proto);
+	a = gax_snapshot_find_addr(w->snap, fr->p.daddr);
+	if (a != NULL && a->kind == GAX_ADDR_ACCELERATOR)
+		return K_CLIENT;
+	if (a != NULL) {
+		owner = gax_flow_owner_of_port(fr->p.dport, w->n_workers);
+		fr->kind = K_NAT_REPLY;
+	} else {
+		owner = gax_fwd_client_owner(fr->p.daddr, fr->p.dport, w->n_workers);
+		fr->kind = K_RESERVE_REPLY;
+	}
+	if (owner != w->worker_id && !redirected) {
+		v->action = GAX_FWD_REDIRECT;
+		v->worker = (uint16_t)owner;
+		w->ctr.redirected_out++;
+		return K_DONE;
+	}
+	return (enum kind)fr->kind;
+}
+
+void
+gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *lens,
+		void *const *pkts, const uint8_t *csum, unsigned int n, uint16_t in_iface,
+		bool redirected, uint64_t now, struct gax_fwd_verdict *v)
+{
+	struct frame fr[GAX_FWD_BURST];
+	struct gax_flow_key keys[GAX_FWD_BURST];
+	struct gax_flow *flows[GAX_FWD_BURST];
+	struct gax_fwd_iface_ctr *ic;
+	unsigned int i, m = 0;
+	bool opened = false;
+
+	if (n > GAX_FWD_BURST)
+		n = GAX_FWD_BURST;
+	if (in_iface >= w->n_ifaces) {
+		for (i = 0; i < n; i++)
+			drop(w, &v[i], GAX_DROP_NOT_FOR_US);
+		return;
+	}
+	ic = &w->ctr.iface[in_iface];
+	if (redirected)
+		w->ctr.redirected_in += n;
+
+	/* 1: parse, sort, collect the keys to look up. */
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			__builtin_prefetch(frames[i + 1]);
+		memset(&v[i], 0, sizeof(v[i]));
+		ic->rx_packets++;
+		ic->rx_bytes += lens[i];
+		fr[i].lookup = -1;
+		fr[i].kind = (uint8_t)classify(w, frames[i], lens[i],
+				csum != NULL ? csum[i] : GAX_FWD_CSUM_UNKNOWN, in_iface, redirected,
+				&fr[i], &v[i]);
+		if (fr[i].kind >= K_CLIENT) {
+			keys[m] = fr[i].key;
+			fr[i].lookup = (int8_t)m++;
+		}
+	}
+
+	/* 2: every flow of the burst at once. */
+	if (m > 0)
+		gax_flow_lookup_bulk(w->flows, keys, m, flows);
+
+	/* 3: serve each frame in order. */
+	for (i = 0; i < n; i++) {
+		struct gax_flow *f = fr[i].lookup >= 0 ? flows[fr[i].lookup] : NULL;
+
+		switch (fr[i].kind) {
+		case K_ARP:
+			serve_arp(w, frames[i], lens[i], &fr[i].p, in_iface, now, &v[i]);
+			break;
+		case K_ICMP:
+			serve_icmp(w, frames[i], pkts[i], &fr[i].p, in_iface, redirected, now,
+					&v[i]);
+			break;
+		case K_CLIENT:
+			serve_client(w, frames[i], pkts[i], &fr[i], f, redirected, opened, now,
+					&v[i]);
+			if (f == NULL)
+				opened = true;
+			break;
+		case K_NAT_REPLY:
+		case K_RESERVE_REPLY:
+			serve_reply(w, frames[i], pkts[i], &fr[i], f, now, &v[i]);
+			break;
+		default:
+			break;
+		}
+	}
+}
