@@ -106,6 +106,33 @@ csum_state(const struct rte_mbuf *m)
 	return GAX_FWD_CSUM_UNKNOWN;
 }
 
+/*
+ * With several workers, every other worker gets a copy of each ARP frame
+ * (they learn from it: the answer may be for a request one of them sent).
+ * ARP is rare; the copies come from the pool.
+ */
+static void
+share_arp(struct gaxd_worker *wk, struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct rte_mbuf *c;
+	uint32_t i;
+
+	if (m->data_len < GAX_PKT_ETH_HLEN || f[12] != (GAX_PKT_ETHERTYPE_ARP >> 8) ||
+			f[13] != (GAX_PKT_ETHERTYPE_ARP & 0xff))
+		return;
+	for (i = 0; i < wk->d->n_workers; i++) {
+		if (i == wk->id)
+			continue;
+		c = rte_pktmbuf_copy(m, wk->d->pool, 0, UINT32_MAX);
+		if (c == NULL)
+			return;
+		c->port = m->port;
+		if (rte_ring_mp_enqueue(wk->d->workers[i].ring, c) != 0)
+			rte_pktmbuf_free(c);
+	}
+}
+
 /* Serve @p n frames received on @p iface (or handed over when @p redirected). */
 static void
 serve(struct gaxd_worker *wk, struct rte_mbuf **m, uint16_t n, uint16_t iface, bool redirected,
@@ -122,6 +149,8 @@ serve(struct gaxd_worker *wk, struct rte_mbuf **m, uint16_t n, uint16_t iface, b
 		rte_prefetch0(frames[i]);
 		lens[i] = m[i]->data_len; /* single-segment mbufs: the parser reads one buffer */
 		csum[i] = csum_state(m[i]);
+		if (wk->d->n_workers > 1 && !redirected)
+			share_arp(wk, m[i]);
 	}
 	gax_fwd_burst(wk->fwd, frames, lens, (void *const *)m, csum, n, iface, redirected, now, v);
 	for (i = 0; i < n; i++) {

@@ -28,7 +28,10 @@
  *    which both directions can compute: the receiving worker hands the
  *    packet over when it is not the owner (GAX_FWD_REDIRECT).
  * A packet handed over is processed by its owner with `redirected` set and
- * is never handed over again.
+ * is never handed over again. ARP frames are the exception: the answer to
+ * one worker's request may reach another, so gaxd gives a copy of every ARP
+ * frame to every other worker, with `redirected` set: they only learn from
+ * it (GAX_FWD_CONSUMED), the receiving worker alone answers.
  *
  * Thread safety: a gax_fwd_worker belongs to one thread. No function here
  * locks, blocks, allocates or makes a syscall.

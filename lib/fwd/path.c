@@ -102,9 +102,14 @@ owned_on(const struct gax_snap_addr_slot *a, uint16_t iface)
 
 /* ---- ARP ---------------------------------------------------------------------- */
 
+/*
+ * ARP. With several workers, the frame may reach any of them while another
+ * is waiting for the answer: gaxd gives every other worker a copy
+ * (`redirected`), which only learns from it.
+ */
 static void
 serve_arp(struct gax_fwd_worker *w, uint8_t *frame, uint16_t len, struct gax_pkt *p,
-		uint16_t in_iface, uint64_t now, struct gax_fwd_verdict *v)
+		uint16_t in_iface, bool redirected, uint64_t now, struct gax_fwd_verdict *v)
 {
 	const struct gax_snap_addr_slot *a = gax_snapshot_find_addr(w->snap, p->arp_tip);
 	bool for_us = owned_on(a, in_iface);
@@ -113,6 +118,10 @@ serve_arp(struct gax_fwd_worker *w, uint8_t *frame, uint16_t len, struct gax_pkt
 	if (p->arp_sip != 0 && p->arp_sip != p->arp_tip)
 		gax_neigh_learn(w->neigh, in_iface, p->arp_sip, p->arp_sha, now, for_us,
 				held_resolved, w);
+	if (redirected) {
+		v->action = GAX_FWD_CONSUMED;
+		return;
+	}
 	if (p->arp_op == GAX_PKT_ARP_REQUEST && for_us && p->arp_sip != p->arp_tip) {
 		if (gax_pkt_arp_reply(frame, len, p, w->mac[in_iface]) != 0) {
 			drop(w, v, GAX_DROP_MALFORMED_ARP);
@@ -539,7 +548,8 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 
 		switch (fr[i].kind) {
 		case K_ARP:
-			serve_arp(w, frames[i], lens[i], &fr[i].p, in_iface, now, &v[i]);
+			serve_arp(w, frames[i], lens[i], &fr[i].p, in_iface, redirected, now,
+					&v[i]);
 			break;
 		case K_ICMP:
 			serve_icmp(w, frames[i], pkts[i], &fr[i].p, in_iface, redirected, now,

@@ -55,7 +55,7 @@ extern "C" {
 #define GAX_NEIGH_MAX_TICKS_PER_SECOND		(1ull << 40)	/**< Finest clock accepted. */
 #define GAX_NEIGH_DEFAULT_REACHABLE_MS		60000	/**< A learned MAC is fresh this long. */
 #define GAX_NEIGH_MAX_REACHABLE_MS		86400000	/**< One day. */
-#define GAX_NEIGH_DEFAULT_RETRY_MS		1000	/**< Gap between requests for one address. */
+#define GAX_NEIGH_DEFAULT_RETRY_MS		1000	/**< Between requests for one address. */
 #define GAX_NEIGH_MAX_RETRY_MS			3600000	/**< One hour. */
 #define GAX_NEIGH_DEFAULT_MAX_RETRIES		3	/**< Requests before giving up. */
 #define GAX_NEIGH_MAX_RETRIES			255	/**< Largest max_retries. */
@@ -75,7 +75,7 @@ struct gax_neigh_opts {
 	uint32_t reachable_ms;
 	/** Least gap between two requests for one address, 1 to GAX_NEIGH_MAX_RETRY_MS. */
 	uint32_t retry_ms;
-	/** Requests for an address without an answer before giving up, 1 to GAX_NEIGH_MAX_RETRIES. */
+	/** Unanswered requests for an address before giving up, 1 to GAX_NEIGH_MAX_RETRIES. */
 	uint32_t max_retries;
 	/** Hash seed; 0: one derived from the table's address. */
 	uint64_t seed;
@@ -103,7 +103,8 @@ struct gax_neigh_info {
 	uint8_t mac[6];			/**< All zero while incomplete. */
 	enum gax_neigh_state state;
 	uint32_t held;			/**< Packets held for it now. */
-	uint32_t requests;		/**< Requests asked for since created (incomplete) or since stale. */
+	/** Requests asked for since created (incomplete) or since stale (resolved). */
+	uint32_t requests;
 	/** Ticks since learned (resolved, stale) or created (incomplete); 0 for static. */
 	uint64_t age;
 };
