@@ -10,7 +10,7 @@ packages=(
 	# libraries (pkg-config names: libdpdk, jansson, libbpf, criterion, openssl)
 	dpdk dpdk-dev libdpdk-dev libjansson-dev libbpf-dev libcriterion-dev libssl-dev openssl
 	# tests and tools (clang and its runtime build the libFuzzer targets)
-	python3 valgrind iproute2 ethtool iputils-ping clang libclang-rt-14-dev
+	python3 valgrind iproute2 ethtool iputils-ping clang libclang-rt-14-dev curl
 )
 
 missing=()

@@ -16,13 +16,17 @@
 # checksums would reach the receivers), and so are TSO/GSO/GRO, so the
 # forwarder sees real frames of at most the MTU.
 #
-# usage: scripts/testbed.sh up | down | status | kernel-check
+# usage: scripts/testbed.sh up | down | status | kernel-check | kernel-on | kernel-off
 #   up            (re)create the namespaces; the forwarder's veths carry no address
 #   down          remove them (and everything running in them stops with them)
 #   status        list what exists
 #   kernel-check  prove the wiring with the kernel as the forwarder: give
 #                 wan0/lan0 gax's addresses, route, ping and move 1 MiB over TCP
 #                 from a client to a server, then take the addresses away again
+#   kernel-on     make the kernel the forwarder and leave it so (to try test
+#                 tools without gaxd; no accelerated addresses, no NAT: clients
+#                 reach the server addresses directly)
+#   kernel-off    undo kernel-on (the forwarder's veths carry no address again)
 # GAX_TB_PREFIX (default "gax") names the namespaces, so runs can coexist.
 # Every command is bounded by a timeout; only addresses inside these
 # namespaces are ever used as targets.
@@ -107,11 +111,21 @@ status() {
 	done
 }
 
+kernel_on() {
+	in_ns "$NF" ip addr replace 10.0.0.1/24 dev wan0
+	in_ns "$NF" ip addr replace 10.1.0.1/24 dev lan0
+	in_ns "$NF" sysctl -qw net.ipv4.ip_forward=1
+}
+
+kernel_off() {
+	in_ns "$NF" sysctl -qw net.ipv4.ip_forward=0
+	in_ns "$NF" ip addr flush dev wan0
+	in_ns "$NF" ip addr flush dev lan0
+}
+
 kernel_check() {
 	local dir srv rc=0 got
-	in_ns "$NF" ip addr add 10.0.0.1/24 dev wan0
-	in_ns "$NF" ip addr add 10.1.0.1/24 dev lan0
-	in_ns "$NF" sysctl -qw net.ipv4.ip_forward=1
+	kernel_on
 	dir=$(mktemp -d)
 	head -c 1048576 /dev/urandom >"$dir/blob"
 	(cd "$dir" && exec timeout 20 ip netns exec "$NS" python3 -m http.server \
@@ -139,9 +153,7 @@ print(len(data), hashlib.sha256(data).hexdigest())' 2>&1) || true
 	kill "$srv" 2>/dev/null || true
 	wait "$srv" 2>/dev/null || true
 	rm -rf "$dir"
-	in_ns "$NF" sysctl -qw net.ipv4.ip_forward=0
-	in_ns "$NF" ip addr flush dev wan0
-	in_ns "$NF" ip addr flush dev lan0
+	kernel_off
 	return $rc
 }
 
@@ -150,5 +162,7 @@ up) up ;;
 down) down; echo "testbed down" ;;
 status) status ;;
 kernel-check) kernel_check ;;
+kernel-on) kernel_on; echo "kernel forwards between wan0 (10.0.0.1) and lan0 (10.1.0.1) in $NF" ;;
+kernel-off) kernel_off; echo "kernel no longer forwards in $NF" ;;
 *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac

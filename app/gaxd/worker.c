@@ -144,6 +144,8 @@ serve(struct gaxd_worker *wk, struct rte_mbuf **m, uint16_t n, uint16_t iface, b
 	struct gax_fwd_verdict v[GAX_FWD_BURST];
 	uint16_t i;
 
+	if (n == 0 || n > GAX_FWD_BURST)
+		return;
 	for (i = 0; i < n; i++) {
 		frames[i] = rte_pktmbuf_mtod(m[i], uint8_t *);
 		rte_prefetch0(frames[i]);
