@@ -526,8 +526,10 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 		if (i + 1 < n)
 			__builtin_prefetch(frames[i + 1]);
 		memset(&v[i], 0, sizeof(v[i]));
-		ic->rx_packets++;
-		ic->rx_bytes += lens[i];
+		if (!redirected) { /* a frame handed over was counted where it arrived */
+			ic->rx_packets++;
+			ic->rx_bytes += lens[i];
+		}
 		fr[i].lookup = -1;
 		fr[i].kind = (uint8_t)classify(w, frames[i], lens[i],
 				csum != NULL ? csum[i] : GAX_FWD_CSUM_UNKNOWN, in_iface, redirected,
