@@ -389,6 +389,80 @@ Test(snapshot, next_snapshot_reuses_unchanged_tables_and_outlives_the_previous)
 	gax_config_free(c2);
 }
 
+/* The index of the listener or endpoint whose key is @p key, or GAX_SNAP_NONE. */
+static uint32_t
+find_key(const struct gax_snapshot *s, const char *key, bool endpoint)
+{
+	uint32_t i;
+
+	for (i = 0; i < (endpoint ? s->n_endpoints : s->n_listeners); i++)
+		if (strcmp(endpoint ? s->endpoints[i].key : s->listeners[i].key, key) == 0)
+			return i;
+	return GAX_SNAP_NONE;
+}
+
+Test(snapshot, ids_are_stable_across_snapshots_and_never_reused)
+{
+	static const char a2[] =
+		"{\"name\": \"web\", \"addresses\": [\"10.0.0.100\"], \"listeners\": ["
+		" {\"name\": \"new-l\", \"protocol\": \"udp\", \"port_ranges\": \"99\","
+		"  \"endpoint_groups\": [{\"name\": \"eg\", \"endpoints\": [{\"address\": \"10.1.0.31\"}]}]},"
+		" {\"name\": \"new-m\", \"protocol\": \"udp\", \"port_ranges\": \"98\"},"
+		" {\"name\": \"udp-80\", \"protocol\": \"udp\", \"port_ranges\": \"80\","
+		"  \"endpoint_groups\": [{\"name\": \"eg\", \"reserve_client_ip\": true,"
+		"    \"endpoints\": [{\"address\": \"10.1.0.22\"}, {\"address\": \"10.1.0.21\"}]}]}]}";
+	struct gax_snapshot *s1 = compile(web), *s2, *s3;
+	struct gax_config *c2 = load(a2);
+	struct gax_snapshot_opts o = { .prev = NULL };
+	uint32_t i, l1, l2, e1, e2;
+
+	/* First snapshot: ids 0..n-1 in order, and the maps invert them. */
+	cr_assert_eq(s1->next_listener_id, s1->n_listeners);
+	cr_assert_eq(s1->next_endpoint_id, s1->n_endpoints);
+	for (i = 0; i < s1->n_listeners; i++)
+		cr_assert_eq(gax_snapshot_listener_of_id(s1, s1->listeners[i].id), i);
+	for (i = 0; i < s1->n_endpoints; i++)
+		cr_assert_eq(gax_snapshot_endpoint_of_id(s1, s1->endpoints[i].id), i);
+
+	/* Second: udp-80 keeps its id though it moved; new objects get new ids. */
+	o.prev = s1;
+	s2 = gax_snapshot_compile(c2, &o);
+	cr_assert_not_null(s2);
+	l1 = find_key(s1, "web/udp-80", false);
+	l2 = find_key(s2, "web/udp-80", false);
+	cr_assert_neq(l1, l2, "the listener moved in the array");
+	cr_assert_eq(s2->listeners[l2].id, s1->listeners[l1].id);
+	e1 = find_key(s1, "web/udp-80/eg/10.1.0.21", true);
+	e2 = find_key(s2, "web/udp-80/eg/10.1.0.21", true);
+	cr_assert_eq(s2->endpoints[e2].id, s1->endpoints[e1].id);
+	cr_assert_geq(s2->listeners[find_key(s2, "web/new-l", false)].id, s1->next_listener_id);
+	cr_assert_geq(s2->endpoints[find_key(s2, "web/udp-80/eg/10.1.0.22", true)].id,
+			s1->next_endpoint_id);
+	/* Objects that left map to nothing. */
+	cr_assert_eq(gax_snapshot_listener_of_id(s2,
+			s1->listeners[find_key(s1, "web/tcp-80", false)].id), GAX_SNAP_NONE);
+	cr_assert_eq(gax_snapshot_endpoint_of_id(s2,
+			s1->endpoints[find_key(s1, "web/tcp-80/eg/10.1.0.11", true)].id),
+			GAX_SNAP_NONE);
+	cr_assert_eq(gax_snapshot_listener_of_id(s2, s2->next_listener_id), GAX_SNAP_NONE);
+
+	/* Third, back to the first config: tcp-80 comes back with a new id, never an old one. */
+	gax_snapshot_free(s1);
+	o.prev = s2;
+	{
+		struct gax_config *c1 = load(web);
+
+		s3 = gax_snapshot_compile(c1, &o);
+		gax_config_free(c1);
+	}
+	cr_assert_not_null(s3);
+	cr_assert_geq(s3->listeners[find_key(s3, "web/tcp-80", false)].id, s2->next_listener_id);
+	cr_assert_eq(s3->listeners[find_key(s3, "web/udp-80", false)].id, s2->listeners[l2].id);
+	gax_snapshot_free(s2);
+	gax_snapshot_free(s3);
+	gax_config_free(c2);
+}
+
 Test(snapshot, same_config_same_tables)
 {
 	struct gax_snapshot *a = compile(web), *b = compile(web);

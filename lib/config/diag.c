@@ -141,3 +141,28 @@ gax_diags_print(FILE *out, const char *file, const struct gax_diags *d)
 		fprintf(out, "%s\n", g->message);
 	}
 }
+
+json_t *
+gax_diags_to_json(const struct gax_diags *d)
+{
+	json_t *arr = json_array();
+	unsigned int i;
+
+	for (i = 0; i < d->n && arr != NULL; i++) {
+		const struct gax_diag *g = &d->v[i];
+		json_t *o = json_pack("{s:s, s:s, s:s}",
+				"severity", g->severity == GAX_DIAG_ERROR ? "error" : "warning",
+				"path", g->path, "message", g->message);
+
+		if (o == NULL) {
+			json_decref(arr);
+			return NULL;
+		}
+		if (g->line > 0) {
+			json_object_set_new(o, "line", json_integer(g->line));
+			json_object_set_new(o, "column", json_integer(g->column));
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}

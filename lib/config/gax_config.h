@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -222,6 +224,14 @@ int gax_diags_add(struct gax_diags *d, enum gax_diag_severity sev, const char *p
  * for syntax errors), warnings prefixed "warning: ". @p file may be NULL.
  */
 void gax_diags_print(FILE *out, const char *file, const struct gax_diags *d);
+
+/**
+ * The diagnostics as a JSON array of {"severity", "path", "message"} (plus
+ * "line" and "column" for syntax errors): what `gaxctl validate --json` and
+ * gaxd's control socket report.
+ * @return a new reference, or NULL on ENOMEM.
+ */
+json_t *gax_diags_to_json(const struct gax_diags *d);
 
 /* ---- Loading -------------------------------------------------------------- */
 

@@ -111,8 +111,8 @@ struct gax_fwd_counters {
 	uint64_t redirected_in;			/**< Frames received from another worker. */
 	uint64_t tcp_reopened;			/**< Closing TCP flows reused by a new SYN. */
 	struct gax_fwd_iface_ctr iface[GAX_FWD_MAX_IFACES];
-	uint32_t n_listeners;			/**< Entries of listener[] (the snapshot's). */
-	uint32_t n_endpoints;			/**< Entries of endpoint[]. */
+	uint32_t n_listeners;			/**< Entries of listener[], indexed by listener id. */
+	uint32_t n_endpoints;			/**< Entries of endpoint[], indexed by endpoint id. */
 	struct gax_fwd_listener_ctr *listener;
 	struct gax_fwd_endpoint_ctr *endpoint;
 };
@@ -139,6 +139,7 @@ struct gax_fwd_worker {
 	gax_neigh_pkt_fn drop_held;	/**< A held packet given up: free it. */
 	void *io_ctx;
 	uint64_t ticks_per_second;
+	bool own_ctr;	/**< The counter arrays are the ones gax_fwd_create() made. */
 };
 
 /** Worker options; start from gax_fwd_opts_init(). */
@@ -173,6 +174,21 @@ void gax_fwd_opts_init(struct gax_fwd_opts *o);
 struct gax_fwd_worker *gax_fwd_create(const struct gax_snapshot *snap,
 		const struct gax_fwd_opts *o);
 
+/**
+ * Move the worker to a newer snapshot of the same interfaces (called by the
+ * worker itself, between bursts, when the control thread published one).
+ * Flows are untouched: each keeps its endpoint. Counters are indexed by the
+ * stable ids of gax_snapshot.h: the current ones are copied into the new
+ * arrays (sized by the new snapshot's next ids, zeroed, from the caller),
+ * which the worker uses from then on. The arrays it used before, and the
+ * new ones later, remain the caller's to free (after a grace period: the
+ * control thread may be reading them). Static neighbours follow the new
+ * snapshot. No allocation, no syscall.
+ */
+void gax_fwd_switch(struct gax_fwd_worker *w, const struct gax_snapshot *snap,
+		struct gax_fwd_listener_ctr *listener, uint32_t n_listeners,
+		struct gax_fwd_endpoint_ctr *endpoint, uint32_t n_endpoints);
+
 /** Set the hardware address of interface @p iface. */
 void gax_fwd_set_mac(struct gax_fwd_worker *w, uint16_t iface, const uint8_t *mac);
 
@@ -180,7 +196,10 @@ void gax_fwd_set_mac(struct gax_fwd_worker *w, uint16_t iface, const uint8_t *ma
 void gax_fwd_set_io(struct gax_fwd_worker *w, gax_fwd_arp_fn send_arp, gax_neigh_pkt_fn tx_held,
 		gax_neigh_pkt_fn drop_held, void *ctx);
 
-/** Release a worker; held packets go to drop_held. NULL is allowed. */
+/**
+ * Release a worker; held packets go to drop_held. NULL is allowed. The
+ * counter arrays are freed only if gax_fwd_switch() never replaced them.
+ */
 void gax_fwd_free(struct gax_fwd_worker *w);
 
 /**

@@ -252,12 +252,17 @@ serve_icmp(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax_pkt *
 
 /* ---- TCP and UDP ---------------------------------------------------------------- */
 
-/* Idle timeout of a flow's listener (the protocol default if it is gone). */
+/*
+ * Idle timeout of a flow's listener. A flow records its listener's id, not
+ * its index: the id survives configuration changes (see gax_snapshot.h).
+ */
 static inline uint32_t
 flow_timeout(const struct gax_fwd_worker *w, const struct gax_flow *f)
 {
-	if (f->listener < w->snap->n_listeners)
-		return w->snap->listeners[f->listener].idle_timeout;
+	uint32_t li = gax_snapshot_listener_of_id(w->snap, f->listener);
+
+	if (li != GAX_SNAP_NONE)
+		return w->snap->listeners[li].idle_timeout;
 	return f->proto == GAX_PKT_PROTO_TCP ? 900 : 20;
 }
 
@@ -337,7 +342,7 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 		}
 	}
 	gax_flow_key_init(&ek, e->addr, nat_addr, eport, nat_port, p->proto);
-	rc = gax_flow_insert(w->flows, &fr->key, &ek, li, ei, now, l->idle_timeout, fp);
+	rc = gax_flow_insert(w->flows, &fr->key, &ek, l->id, e->id, now, l->idle_timeout, fp);
 	if (rc == -ENOSPC) {
 		drop(w, v, GAX_DROP_FLOW_TABLE_FULL);
 		return;
@@ -348,8 +353,8 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 		drop(w, v, GAX_DROP_NAT_PORTS_EXHAUSTED);
 		return;
 	}
-	w->ctr.listener[li].new_flows++;
-	w->ctr.endpoint[ei].new_flows++;
+	w->ctr.listener[l->id].new_flows++;
+	w->ctr.endpoint[e->id].new_flows++;
 }
 
 /* Client -> accelerated address: to the flow's endpoint. */
@@ -360,11 +365,16 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 {
 	const struct gax_snapshot *s = w->snap;
 	struct gax_pkt *p = &fr->p;
-	uint32_t next_hop, ep_addr;
+	uint32_t next_hop, ep_addr, ei;
 	uint16_t iface;
 
 	if (f == NULL && recheck) /* an earlier frame of this burst may have opened it */
 		f = gax_flow_lookup(w->flows, &fr->key);
+	if (f != NULL && gax_snapshot_listener_of_id(s, f->listener) == GAX_SNAP_NONE) {
+		/* Its listener was deleted: the flow ends; the packet is a new one. */
+		gax_fwd_end_flow(w, f);
+		f = NULL;
+	}
 	if (f == NULL) {
 		new_flow(w, fr, redirected, now, &f, v);
 		if (f == NULL)
@@ -380,10 +390,11 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 		return;
 	}
 	ep_addr = gax_flow_endpoint_addr(f);
-	if (f->endpoint < s->n_endpoints && s->endpoints[f->endpoint].addr == ep_addr &&
-			s->endpoints[f->endpoint].iface != GAX_SNAP_NO_IFACE) {
-		iface = s->endpoints[f->endpoint].iface;
-		next_hop = s->endpoints[f->endpoint].next_hop;
+	ei = gax_snapshot_endpoint_of_id(s, f->endpoint);
+	if (ei != GAX_SNAP_NONE && s->endpoints[ei].addr == ep_addr &&
+			s->endpoints[ei].iface != GAX_SNAP_NO_IFACE) {
+		iface = s->endpoints[ei].iface;
+		next_hop = s->endpoints[ei].next_hop;
 	} else if (!gax_snapshot_route(s, ep_addr, &iface, &next_hop)) {
 		drop(w, v, GAX_DROP_NO_ROUTE);
 		return;
@@ -414,6 +425,11 @@ serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *f
 
 	if (f == NULL || gax_flow_key_dir(f, &fr->key) != GAX_FLOW_DIR_ENDPOINT) {
 		drop(w, v, fr->kind == K_NAT_REPLY ? GAX_DROP_NO_FLOW : GAX_DROP_NOT_FOR_US);
+		return;
+	}
+	if (gax_snapshot_listener_of_id(w->snap, f->listener) == GAX_SNAP_NONE) {
+		gax_fwd_end_flow(w, f); /* its listener was deleted */
+		drop(w, v, GAX_DROP_NO_FLOW);
 		return;
 	}
 	track(w, f, GAX_FLOW_DIR_ENDPOINT, p, now);

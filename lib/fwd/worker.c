@@ -26,12 +26,7 @@ gax_fwd_opts_init(struct gax_fwd_opts *o)
 static void
 flow_expired(void *ctx, const struct gax_flow *f)
 {
-	struct gax_fwd_worker *w = ctx;
-
-	if (f->listener < w->ctr.n_listeners)
-		w->ctr.listener[f->listener].ended_flows++;
-	if (f->endpoint < w->ctr.n_endpoints)
-		w->ctr.endpoint[f->endpoint].ended_flows++;
+	gax_fwd_count_end(ctx, f);
 }
 
 static int
@@ -51,6 +46,50 @@ load_static_neighbors(struct gax_fwd_worker *w)
 		}
 	}
 	return 0;
+}
+
+/* Whether interface @p i of @p s has static neighbour @p addr. */
+static bool
+has_static(const struct gax_snapshot *s, uint32_t i, uint32_t addr)
+{
+	uint32_t j;
+
+	if (i >= s->n_interfaces)
+		return false;
+	for (j = 0; j < s->interfaces[i].n_neighbors; j++)
+		if (s->interfaces[i].neighbors[j].addr == addr)
+			return true;
+	return false;
+}
+
+void
+gax_fwd_switch(struct gax_fwd_worker *w, const struct gax_snapshot *snap,
+		struct gax_fwd_listener_ctr *listener, uint32_t n_listeners,
+		struct gax_fwd_endpoint_ctr *endpoint, uint32_t n_endpoints)
+{
+	const struct gax_snapshot *old = w->snap;
+	uint32_t i, j;
+
+	/* Counters: what was counted under each id carries over. */
+	memcpy(listener, w->ctr.listener, sizeof(*listener) *
+			(w->ctr.n_listeners < n_listeners ? w->ctr.n_listeners : n_listeners));
+	memcpy(endpoint, w->ctr.endpoint, sizeof(*endpoint) *
+			(w->ctr.n_endpoints < n_endpoints ? w->ctr.n_endpoints : n_endpoints));
+	w->ctr.listener = listener;
+	w->ctr.n_listeners = n_listeners;
+	w->ctr.endpoint = endpoint;
+	w->ctr.n_endpoints = n_endpoints;
+	w->own_ctr = false; /* the previous arrays are the caller's to free now */
+
+	/* Static neighbours: drop those that left the config, (re)add the rest. */
+	for (i = 0; i < old->n_interfaces; i++)
+		for (j = 0; j < old->interfaces[i].n_neighbors; j++)
+			if (!has_static(snap, i, old->interfaces[i].neighbors[j].addr))
+				gax_neigh_delete(w->neigh, (uint16_t)i,
+						old->interfaces[i].neighbors[j].addr,
+						gax_fwd_held_dropped, w);
+	w->snap = snap;
+	load_static_neighbors(w);
 }
 
 struct gax_fwd_worker *
@@ -80,10 +119,12 @@ gax_fwd_create(const struct gax_snapshot *snap, const struct gax_fwd_opts *o)
 	w->n_ifaces = snap->n_interfaces;
 	w->verify_l4_csum = o->verify_l4_csum;
 	w->ticks_per_second = o->ticks_per_second;
-	w->ctr.n_listeners = snap->n_listeners;
-	w->ctr.n_endpoints = snap->n_endpoints;
-	w->ctr.listener = calloc(snap->n_listeners + 1, sizeof(*w->ctr.listener));
-	w->ctr.endpoint = calloc(snap->n_endpoints + 1, sizeof(*w->ctr.endpoint));
+	/* Counters by id; later snapshots bring their own arrays (gax_fwd_switch()). */
+	w->ctr.n_listeners = snap->next_listener_id;
+	w->ctr.n_endpoints = snap->next_endpoint_id;
+	w->ctr.listener = calloc(snap->next_listener_id + 1, sizeof(*w->ctr.listener));
+	w->ctr.endpoint = calloc(snap->next_endpoint_id + 1, sizeof(*w->ctr.endpoint));
+	w->own_ctr = true;
 	if (w->ctr.listener == NULL || w->ctr.endpoint == NULL)
 		goto fail;
 
@@ -157,8 +198,10 @@ gax_fwd_free(struct gax_fwd_worker *w)
 	if (w->neigh != NULL)
 		gax_neigh_free(w->neigh, gax_fwd_held_dropped, w);
 	gax_flow_free(w->flows);
-	free(w->ctr.listener);
-	free(w->ctr.endpoint);
+	if (w->own_ctr) {
+		free(w->ctr.listener);
+		free(w->ctr.endpoint);
+	}
 	free(w);
 }
 

@@ -87,6 +87,7 @@ struct gax_snap_accelerator {
 struct gax_snap_listener {
 	const char *name;
 	const char *key;         /* stable identity "accelerator/listener" */
+	uint32_t id;             /* stable across snapshots while the key lives (see below) */
 	uint32_t accelerator;
 	uint8_t protocol;        /* enum gax_protocol */
 	uint8_t ipproto;         /* GAX_IPPROTO_TCP or _UDP */
@@ -119,6 +120,7 @@ struct gax_snap_group {
 struct gax_snap_endpoint {
 	const char *address;    /* as configured (IP or domain name) */
 	const char *key;        /* stable identity "accelerator/listener/group/address" */
+	uint32_t id;            /* stable across snapshots while the key lives */
 	uint32_t group;
 	uint32_t addr;          /* host order; 0: a domain that has not resolved */
 	uint8_t weight;
@@ -150,6 +152,17 @@ struct gax_snapshot {
 	struct gax_snap_endpoint *endpoints;
 	uint32_t n_endpoints;
 
+	/*
+	 * Stable ids. A listener or endpoint keeps its id from one snapshot to
+	 * the next (matched by key through opts.prev); a new one gets the next
+	 * unused id; ids are never reused. Flows and counters are indexed by
+	 * id, so they survive any change of the configuration.
+	 */
+	uint32_t next_listener_id;  /* ids are below this */
+	uint32_t next_endpoint_id;
+	uint32_t *listener_by_id;   /* [next_listener_id]: index, or GAX_SNAP_NONE if gone */
+	uint32_t *endpoint_by_id;   /* [next_endpoint_id] */
+
 	uint32_t n_tables_built;  /* Maglev tables built by this compile */
 	uint32_t n_tables_reused; /* shared with the previous snapshot or a twin group */
 
@@ -165,7 +178,8 @@ typedef int (*gax_snapshot_resolve_fn)(void *ctx, const char *name, uint32_t *ad
 
 struct gax_snapshot_opts {
 	uint64_t generation;
-	const struct gax_snapshot *prev; /* reuse its Maglev tables where unchanged; may be NULL */
+	/* reuse its Maglev tables where unchanged, and its ids; may be NULL */
+	const struct gax_snapshot *prev;
 	gax_snapshot_resolve_fn resolve; /* NULL: domain endpoints stay unresolved */
 	void *resolve_ctx;
 };
@@ -180,6 +194,20 @@ struct gax_snapshot_opts {
  */
 struct gax_snapshot *gax_snapshot_compile(const struct gax_config *cfg,
 		const struct gax_snapshot_opts *opts);
+
+/** The index of listener @p id in @p s, or GAX_SNAP_NONE when it is not there. */
+static inline uint32_t
+gax_snapshot_listener_of_id(const struct gax_snapshot *s, uint32_t id)
+{
+	return id < s->next_listener_id ? s->listener_by_id[id] : GAX_SNAP_NONE;
+}
+
+/** The index of endpoint @p id in @p s, or GAX_SNAP_NONE when it is not there. */
+static inline uint32_t
+gax_snapshot_endpoint_of_id(const struct gax_snapshot *s, uint32_t id)
+{
+	return id < s->next_endpoint_id ? s->endpoint_by_id[id] : GAX_SNAP_NONE;
+}
 
 /** Release a snapshot; NULL is allowed. Control thread, after the grace period. */
 void gax_snapshot_free(struct gax_snapshot *s);

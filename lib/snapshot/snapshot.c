@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gax_snapshot.h"
+#include "snapshot_priv.h"
 
 #define ARENA_BLOCK (64 * 1024)
 
@@ -569,6 +570,9 @@ gax_snapshot_compile(const struct gax_config *cfg, const struct gax_snapshot_opt
 				goto fail;
 		}
 	}
+	rc = gax_snapshot_assign_ids(s, opts->prev);
+	if (rc < 0)
+		goto fail;
 	return s;
 
 fail:
@@ -606,5 +610,7 @@ gax_snapshot_free(struct gax_snapshot *s)
 	free(s->listeners);
 	free(s->groups);
 	free(s->endpoints);
+	free(s->listener_by_id);
+	free(s->endpoint_by_id);
 	free(s);
 }
