@@ -256,6 +256,14 @@ struct gax_config *gax_config_load_buffer(const char *buf, size_t len, const cha
 		struct gax_diags *diags);
 
 /**
+ * As gax_config_load_buffer(), from a document already parsed (gaxd's
+ * control socket receives one): no syntax to check, so no line numbers.
+ * @p root stays the caller's; the config does not point into it.
+ */
+struct gax_config *gax_config_load_json(const json_t *root, const char *base_dir,
+		struct gax_diags *diags);
+
+/**
  * Release a configuration; NULL is allowed. Only for configurations returned
  * by gax_config_load_*(): the tree lives in one arena owned by the config.
  */

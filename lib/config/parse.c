@@ -1314,12 +1314,9 @@ struct gax_config *
 gax_config_load_buffer(const char *buf, size_t len, const char *base_dir,
 		struct gax_diags *diags)
 {
-	unsigned int errors_before = diags->n_errors;
-	struct config_box *box;
 	struct gax_config *cfg;
 	const char *nul;
 	json_error_t jerr;
-	struct pctx c;
 	json_t *root;
 
 	/* A UTF-8 byte order mark, as some editors write, is not an error. */
@@ -1370,9 +1367,23 @@ gax_config_load_buffer(const char *buf, size_t len, const char *base_dir,
 		return NULL;
 	}
 
+	cfg = gax_config_load_json(root, base_dir, diags);
+	/* Last: the allocations of validation would otherwise pay for glibc's
+	 * merging of the hundreds of thousands of chunks this frees. */
+	json_decref(root);
+	return cfg;
+}
+
+struct gax_config *
+gax_config_load_json(const json_t *root, const char *base_dir, struct gax_diags *diags)
+{
+	unsigned int errors_before = diags->n_errors;
+	struct config_box *box;
+	struct gax_config *cfg;
+	struct pctx c;
+
 	box = calloc(1, sizeof(*box));
 	if (box == NULL) {
-		json_decref(root);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -1386,13 +1397,10 @@ gax_config_load_buffer(const char *buf, size_t len, const char *base_dir,
 	c.limits.maglev_table_size = GAX_DEFAULT_MAGLEV_TABLE_SIZE;
 
 	cfg = &box->cfg;
-	parse_root(&c, root, cfg);
+	parse_root(&c, (json_t *)root, cfg);
 	gax_cert_cache_free(c.certs);
 	if (!c.nomem && gax_config_validate(cfg, diags) != 0)
 		c.nomem = true;
-	/* Last: the allocations of validation would otherwise pay for glibc's
-	 * merging of the hundreds of thousands of chunks this frees. */
-	json_decref(root);
 	if (c.nomem) {
 		box_free(box);
 		errno = ENOMEM;

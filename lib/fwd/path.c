@@ -177,9 +177,18 @@ serve_icmp_error(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax
 		if (w->n_workers > 1 && !redirected) {
 			const struct gax_snap_addr_slot *a = gax_snapshot_find_addr(s, in.saddr);
 
-			owner = a == NULL ? gax_fwd_client_owner(in.saddr, in.sport, w->n_workers) :
-				a->kind == GAX_ADDR_INTERFACE ?
-				gax_flow_owner_of_port(in.sport, w->n_workers) : w->worker_id;
+			/*
+			 * nat -> endpoint: the NAT port names the owner; client ->
+			 * endpoint (client IP kept) or vip -> client: the client's owner
+			 * if it is a reserve-client-IP flow (a full-NAT one lives where
+			 * RSS put its client, which no one can tell from here).
+			 */
+			if (a == NULL)
+				owner = gax_fwd_client_owner(in.saddr, in.sport, w->n_workers);
+			else if (a->kind == GAX_ADDR_INTERFACE)
+				owner = gax_flow_owner_of_port(in.sport, w->n_workers);
+			else
+				owner = gax_fwd_client_owner(in.daddr, in.dport, w->n_workers);
 			if (owner != w->worker_id) {
 				v->action = GAX_FWD_REDIRECT;
 				v->worker = (uint16_t)owner;
@@ -302,15 +311,29 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 		drop(w, v, GAX_DROP_NO_LISTENER);
 		return;
 	}
+	l = &s->listeners[li];
+	h = gax_snapshot_flow_hash(l, p->saddr, p->daddr, p->sport, p->dport);
+	gi = gax_snapshot_pick_group(s, li, h);
+	/*
+	 * A reserve-client-IP flow lives on its client's owner: every packet of
+	 * it that reaches another worker is handed over before anything else
+	 * (the SYN as the later segments, which find no flow here).
+	 */
+	if (gi != GAX_SNAP_NONE && s->groups[gi].reserve_client_ip && !redirected) {
+		owner = gax_fwd_client_owner(p->saddr, p->sport, w->n_workers);
+		if (owner != w->worker_id) {
+			v->action = GAX_FWD_REDIRECT;
+			v->worker = (uint16_t)owner;
+			w->ctr.redirected_out++;
+			return;
+		}
+	}
 	if (p->proto == GAX_PKT_PROTO_TCP &&
 			(p->tcp_flags & (GAX_PKT_TCP_SYN | GAX_PKT_TCP_ACK | GAX_PKT_TCP_RST)) !=
 			GAX_PKT_TCP_SYN) {
 		drop(w, v, GAX_DROP_NO_FLOW); /* only a SYN opens a TCP flow */
 		return;
 	}
-	l = &s->listeners[li];
-	h = gax_snapshot_flow_hash(l, p->saddr, p->daddr, p->sport, p->dport);
-	gi = gax_snapshot_pick_group(s, li, h);
 	ei = gi == GAX_SNAP_NONE ? GAX_SNAP_NONE : gax_snapshot_pick_endpoint(s, gi, h);
 	if (ei == GAX_SNAP_NONE) {
 		drop(w, v, GAX_DROP_NO_ENDPOINT);
@@ -324,13 +347,6 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 	}
 	eport = g->endpoint_port[port_index];
 	if (g->reserve_client_ip) {
-		owner = gax_fwd_client_owner(p->saddr, p->sport, w->n_workers);
-		if (owner != w->worker_id && !redirected) {
-			v->action = GAX_FWD_REDIRECT;
-			v->worker = (uint16_t)owner;
-			w->ctr.redirected_out++;
-			return;
-		}
 		nat_addr = p->saddr;
 		nat_port = p->sport;
 	} else {
@@ -376,6 +392,10 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 		f = NULL;
 	}
 	if (f == NULL) {
+		if (p->ttl <= 1) { /* checked first: a packet not forwarded opens no flow */
+			drop(w, v, GAX_DROP_TTL_EXPIRED);
+			return;
+		}
 		new_flow(w, fr, redirected, now, &f, v);
 		if (f == NULL)
 			return;

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Fuzz a module with libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer:
-# `packet` (lib/packet, the packet path) or `config` (lib/config and
-# lib/snapshot: the JSON loader, then the compiler on what it accepts).
+# `packet` (lib/packet, the packet path), `config` (lib/config and
+# lib/snapshot: the JSON loader, then the compiler on what it accepts) or
+# `fwd` (lib/fwd over lib/flow, lib/neigh and lib/packet: a worker fed bursts
+# of frames, its timers run as the clock advances).
 #
 # Usage: tests/fuzz/run_fuzz.sh [SECONDS [TARGET]]   (default 60 packet)
 #
@@ -20,12 +22,14 @@
 # executions. On a crash, leak or sanitizer report it exits non-zero and keeps
 # the work directory, which holds the crashing input (crash-*) and the log;
 # reproduce with: <workdir>/fuzz_TARGET <workdir>/crash-...
+# (fwd: its seeds are written by the target itself, see tests/fuzz/fuzz_fwd.c,
+# plus the packet seeds aimed at its listeners.)
 set -eu
 
 secs=${1:-60}
 target=${2:-packet}
 case $secs in
-'' | *[!0-9]*) echo "usage: $0 [SECONDS [packet|config]]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "usage: $0 [SECONDS [packet|config|fwd]]" >&2; exit 2 ;;
 esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cc=${CLANG:-clang}
@@ -51,7 +55,7 @@ packet)
 	maxlen=2048
 	;;
 config)
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2046
 	"$cc" $san -I"$root/lib/hash" -I"$root/lib/config" -I"$root/lib/maglev" \
 		-I"$root/lib/snapshot" "$root"/lib/hash/*.c "$root"/lib/config/*.c \
 		"$root"/lib/maglev/*.c "$root"/lib/snapshot/*.c "$root/tests/fuzz/fuzz_config.c" \
@@ -64,12 +68,33 @@ config)
 	done
 	maxlen=16384
 	;;
+fwd)
+	# shellcheck disable=SC2086,SC2046
+	"$cc" $san -I"$root/lib/hash" -I"$root/lib/config" -I"$root/lib/maglev" \
+		-I"$root/lib/snapshot" -I"$root/lib/packet" -I"$root/lib/flow" \
+		-I"$root/lib/neigh" -I"$root/lib/fwd" "$root"/lib/hash/*.c "$root"/lib/config/*.c \
+		"$root"/lib/maglev/*.c "$root"/lib/snapshot/*.c "$root"/lib/packet/*.c \
+		"$root"/lib/flow/*.c "$root"/lib/neigh/*.c "$root"/lib/fwd/*.c \
+		"$root/tests/fuzz/fuzz_fwd.c" \
+		$(pkg-config --cflags --libs jansson openssl) -lm -o "$work/fuzz_fwd"
+	# the target writes its seeds itself (below)
+	maxlen=8192
+	;;
 *)
-	echo "usage: $0 [SECONDS [packet|config]]" >&2
+	echo "usage: $0 [SECONDS [packet|config|fwd]]" >&2
 	exit 2
 	;;
 esac
 
+if [ "$target" = fwd ]; then
+	(cd "$work" && GAX_FUZZ_SEEDS="$work/corpus" GAX_FUZZ_FRAMES="$root/tests/fuzz/corpus" \
+		./fuzz_fwd -runs=0 corpus) >"$work/seeds.log" 2>&1 || {
+		cat "$work/seeds.log" >&2
+		echo "FAIL: the seeds do not run" >&2
+		failed=1
+		exit 1
+	}
+fi
 echo "fuzzing for $secs s from $(find "$work/corpus" -type f | wc -l) seeds"
 status=0
 (cd "$work" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
