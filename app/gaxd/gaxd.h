@@ -3,6 +3,7 @@
 #ifndef GAXD_H
 #define GAXD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,10 +11,14 @@
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+
+#include <jansson.h>
 
 #include <gax_config.h>
 #include <gax_fwd.h>
+#include <gax_resolve.h>
 #include <gax_snapshot.h>
 
 extern int gaxd_logtype;
@@ -24,6 +29,46 @@ extern int gaxd_logtype;
 #define GAXD_RX_DESC		1024
 #define GAXD_TX_DESC		1024
 #define GAXD_RING_SIZE		4096	/* hand-over ring per worker */
+#define GAXD_DEFAULT_SOCKET	"/run/gax/gaxd.sock"
+
+/*
+ * What the control thread publishes to the workers: a compiled snapshot,
+ * the configuration and document it came from (control side only), and the
+ * counter arrays each worker moves to (gax_fwd_switch()). Published by one
+ * pointer store; freed after an RCU grace period once a newer one is out.
+ */
+struct gaxd_ctl;
+
+struct gaxd_gen {
+	uint64_t generation;
+	struct gax_snapshot *snap;
+	struct gax_config *cfg;
+	json_t *doc;				/* the running config document */
+	struct gax_fwd_listener_ctr **lctr;	/* [n_workers]; NULL for the first */
+	struct gax_fwd_endpoint_ctr **ectr;
+};
+
+/*
+ * A `flows` request, served by each worker a slice per loop (a full scan of
+ * a large table at once would stall its queue). The control thread sets it
+ * up and sets state RUNNING; the worker sets DONE.
+ */
+enum { GAXD_FQ_IDLE = 0, GAXD_FQ_RUNNING, GAXD_FQ_DONE };
+#define GAXD_FQ_SLICE 4096	/* flow records a worker scans per loop */
+
+struct gaxd_flow_query {
+	uint32_t state;
+	uint32_t pos;
+	uint32_t listener_id;	/* UINT32_MAX: any */
+	uint32_t endpoint_addr;	/* 0: any */
+	uint32_t client_addr;	/* 0: any */
+	uint32_t limit;		/* records wanted in out[] */
+	struct gax_flow *out;	/* [limit], from the control thread */
+	uint32_t n_out;
+	uint64_t matched;
+	uint64_t total;
+	uint64_t now;		/* the worker's clock at the end of its scan */
+};
 
 /* A frame waiting in a worker's transmit buffer for one interface. */
 struct gaxd_txq {
@@ -40,20 +85,35 @@ struct gaxd_worker {
 	uint16_t queue;			/* RX and TX queue on every port */
 	struct gaxd_txq txq[GAX_FWD_MAX_IFACES];
 	uint64_t loops;
+	const struct gaxd_gen *gen;	/* the generation this worker runs */
+	struct gaxd_flow_query fq;
 } __rte_cache_aligned;
 
 struct gaxd_opts {
 	const char *config_path;
 	const char *stats_json;		/* write the final counters here */
+	const char *socket_path;	/* the control socket */
 	uint32_t flows;			/* flow capacity, all workers together */
 	double duration;		/* stop after this many seconds; 0: run until a signal */
+	uint32_t resolve_interval;	/* re-resolve domain endpoints without a DNS TTL (s) */
 	bool check;			/* load, compile, open the ports, exit */
 };
 
 struct gaxd {
 	struct gaxd_opts opts;
-	struct gax_config *cfg;
+	struct gax_config *cfg;		/* the running generation's, for the control thread */
 	struct gax_snapshot *snap;
+	struct gaxd_gen *gen;		/* published to the workers */
+	struct rte_rcu_qsbr *rcu;
+	struct gaxd_ctl *ctl;		/* the control socket; NULL when not open */
+	struct gax_resolver *res;	/* domain endpoints, resolved on threads of their own */
+	/*
+	 * Held by the control thread while it swaps and frees generations, and
+	 * by the telemetry thread while it reads them. Never by a worker.
+	 */
+	pthread_mutex_t lock;
+	uint64_t applied;		/* configurations published since start */
+	uint64_t refused;		/* configurations refused since start */
 	struct rte_mempool *pool;
 	uint32_t n_ifaces;
 	uint16_t port_of_iface[GAX_FWD_MAX_IFACES];
@@ -73,8 +133,32 @@ int gaxd_workers_create(struct gaxd *d);
 int gaxd_worker_main(void *arg);
 void gaxd_workers_free(struct gaxd *d);
 
+/* publish.c */
+int gaxd_gen_first(struct gaxd *d, json_t *doc);
+json_t *gaxd_apply(struct gaxd *d, json_t *doc, bool dry_run, bool persist);
+json_t *gaxd_reload(struct gaxd *d, bool dry_run);
+void gaxd_gen_free_all(struct gaxd *d);
+int gaxd_resolver_start(struct gaxd *d);
+void gaxd_resolver_names(struct gaxd *d, const struct gax_config *cfg, bool wait);
+void gaxd_resolver_changed(struct gaxd *d);
+
+/* control.c */
+int gaxd_control_open(struct gaxd *d);
+void gaxd_control_poll(struct gaxd *d, int timeout_ms);
+void gaxd_control_close(struct gaxd *d);
+
+/* telemetry.c */
+void gaxd_telemetry_register(struct gaxd *d);
+
+/* cmds.c */
+json_t *gaxd_handle(struct gaxd *d, const json_t *req);
+
 /* stats.c */
 void gaxd_stats_print(const struct gaxd *d, FILE *out);
 int gaxd_stats_write_json(const struct gaxd *d, const char *path);
+json_t *gaxd_stats_json(const struct gaxd *d);
+/* Counters of listener/endpoint id summed over the workers (control thread). */
+void gaxd_listener_sum(const struct gaxd *d, uint32_t id, struct gax_fwd_listener_ctr *out);
+void gaxd_endpoint_sum(const struct gaxd *d, uint32_t id, struct gax_fwd_endpoint_ctr *out);
 
 #endif /* GAXD_H */

@@ -23,17 +23,22 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 
 #include "gaxd.h"
 
 RTE_LOG_REGISTER_DEFAULT(gaxd_logtype, INFO);
 
 static volatile sig_atomic_t quit_signal;
+static volatile sig_atomic_t reload_signal;
 
 static void
 on_signal(int sig)
 {
-	quit_signal = sig;
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		quit_signal = sig;
 }
 
 static void
@@ -43,12 +48,17 @@ usage(const char *prog)
 		"usage: %s [EAL options] -- --config FILE [options]\n"
 		"  --config FILE       the configuration (docs/config.md)\n"
 		"  --stats-json FILE   write the final counters there as JSON at exit\n"
+		"  --socket PATH       the control socket (default %s; docs/control.md)\n"
 		"  --flows N           flow table capacity, all workers together (default %u)\n"
 		"  --duration SECONDS  stop by itself after that long (default: at SIGINT/SIGTERM)\n"
+		"  --resolve-interval S  re-resolve domain endpoints every S s when DNS gives no\n"
+		"                      TTL (default %u)\n"
 		"  --check             load the config, open the ports, then exit\n"
+		"SIGHUP rereads the config file; SIGINT or SIGTERM stop gaxd.\n"
 		"Workers run on the worker lcores (EAL -l/--lcores), the control thread on the\n"
 		"main lcore; give at least two lcores, e.g. -l 0,1.\n",
-		prog, GAX_FLOW_DEFAULT_CAPACITY);
+		prog, GAXD_DEFAULT_SOCKET, GAX_FLOW_DEFAULT_CAPACITY,
+		GAX_RESOLVE_DEFAULT_INTERVAL);
 }
 
 static int
@@ -57,9 +67,11 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "stats-json", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
 		{ "flows", required_argument, NULL, 'f' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, 'k' },
+		{ "resolve-interval", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -68,6 +80,8 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 	int c;
 
 	o->flows = GAX_FLOW_DEFAULT_CAPACITY;
+	o->socket_path = GAXD_DEFAULT_SOCKET;
+	o->resolve_interval = GAX_RESOLVE_DEFAULT_INTERVAL;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -75,6 +89,9 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 			break;
 		case 's':
 			o->stats_json = optarg;
+			break;
+		case 'S':
+			o->socket_path = optarg;
 			break;
 		case 'f':
 			errno = 0;
@@ -99,6 +116,16 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 		case 'k':
 			o->check = true;
 			break;
+		case 'r':
+			errno = 0;
+			n = strtoull(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n == 0 || n > GAX_RESOLVE_MAX_SECONDS) {
+				fprintf(stderr, "gaxd: --resolve-interval must be 1 to %u seconds, got "
+						"'%s'\n", GAX_RESOLVE_MAX_SECONDS, optarg);
+				return -1;
+			}
+			o->resolve_interval = (uint32_t)n;
+			break;
 		case 'h':
 			usage(argv[0]);
 			return 1;
@@ -118,6 +145,8 @@ static int
 load_config(struct gaxd *d)
 {
 	struct gax_diags diags;
+	json_error_t err = { .text = "out of memory" };
+	json_t *doc;
 
 	gax_diags_init(&diags);
 	d->cfg = gax_config_load_file(d->opts.config_path, &diags);
@@ -128,9 +157,19 @@ load_config(struct gaxd *d)
 				d->opts.config_path);
 		return -EINVAL;
 	}
-	d->snap = gax_snapshot_compile(d->cfg, NULL);
+	gaxd_resolver_names(d, d->cfg, true);
+	d->snap = gax_snapshot_compile(d->cfg, &(struct gax_snapshot_opts){ .generation = 1,
+			.resolve = gax_resolver_snapshot_cb, .resolve_ctx = d->res });
+	gax_resolver_changed(d->res); /* the first answers are in this snapshot already */
 	if (d->snap == NULL) {
 		GAXD_LOG(ERR, "cannot compile %s: %s", d->opts.config_path, strerror(errno));
+		return -ENOMEM;
+	}
+	/* The document as read: what config.get shows and API edits start from. */
+	doc = json_load_file(d->opts.config_path, JSON_REJECT_DUPLICATES, &err);
+	if (doc == NULL || gaxd_gen_first(d, doc) != 0) {
+		GAXD_LOG(ERR, "%s: cannot keep the document: %s", d->opts.config_path, err.text);
+		json_decref(doc);
 		return -ENOMEM;
 	}
 	if (d->snap->n_interfaces > GAX_FWD_MAX_IFACES) {
@@ -166,16 +205,30 @@ create_pool(struct gaxd *d)
 	return 0;
 }
 
-/* The control thread's wait: until a signal or the duration is over. */
+/*
+ * The control thread: serve the control socket and SIGHUP until a stop
+ * signal or the end of --duration.
+ */
 static void
 control_loop(struct gaxd *d)
 {
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t end = d->opts.duration > 0 ?
 		d->started_tsc + (uint64_t)(d->opts.duration * (double)hz) : UINT64_MAX;
+	json_t *r;
 
-	while (quit_signal == 0 && rte_rdtsc() < end)
-		usleep(20000);
+	while (quit_signal == 0 && rte_rdtsc() < end) {
+		gaxd_control_poll(d, 50);
+		if (reload_signal) {
+			reload_signal = 0;
+			GAXD_LOG(NOTICE, "SIGHUP: rereading %s", d->opts.config_path);
+			r = gaxd_reload(d, false);
+			if (!json_is_true(json_object_get(r, "ok")))
+				GAXD_LOG(WARNING, "reload refused: %s",
+						json_string_value(json_object_get(r, "error")));
+			json_decref(r);
+		}
+	}
 	if (quit_signal != 0)
 		GAXD_LOG(NOTICE, "%s: stopping", strsignal(quit_signal));
 	else
@@ -193,6 +246,7 @@ main(int argc, char **argv)
 
 	for (i = 0; i < RTE_MAX_ETHPORTS; i++)
 		d.iface_of_port[i] = UINT16_MAX;
+	pthread_mutex_init(&d.lock, NULL);
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "gaxd: cannot start EAL: %s\n", rte_strerror(rte_errno));
@@ -209,8 +263,10 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a control client that goes away is not fatal */
 
-	if (load_config(&d) != 0)
+	if (gaxd_resolver_start(&d) != 0 || load_config(&d) != 0)
 		goto out;
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0) {
@@ -227,6 +283,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	if (gaxd_control_open(&d) != 0)
+		goto out;
+	gaxd_telemetry_register(&d);
+	/* dpdk-dumpcap and dpdk-pdump attach as secondary processes (hugepages needed). */
+	if (rte_pdump_init() != 0)
+		GAXD_LOG(NOTICE, "packet capture unavailable: %s", rte_strerror(rte_errno));
 	d.started_tsc = rte_rdtsc();
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		for (i = 0; i < d.n_workers; i++)
@@ -246,11 +308,12 @@ main(int argc, char **argv)
 	if (d.opts.stats_json != NULL && gaxd_stats_write_json(&d, d.opts.stats_json) != 0)
 		rc = EXIT_FAILURE;
 out:
+	gax_resolver_free(d.res);
+	gaxd_control_close(&d);
 	gaxd_ports_close(&d);
 	gaxd_workers_free(&d);
 	rte_mempool_free(d.pool);
-	gax_snapshot_free(d.snap);
-	gax_config_free(d.cfg);
+	gaxd_gen_free_all(&d);
 	rte_eal_cleanup();
 	return rc;
 }

@@ -26,8 +26,9 @@ totals_get(const struct gaxd *d, struct totals *t)
 	uint32_t wi, i, r;
 
 	memset(t, 0, sizeof(*t));
-	t->c.n_listeners = d->snap->n_listeners;
-	t->c.n_endpoints = d->snap->n_endpoints;
+	/* By id (see gax_snapshot.h), like the workers' counters. */
+	t->c.n_listeners = d->snap->next_listener_id;
+	t->c.n_endpoints = d->snap->next_endpoint_id;
 	t->c.listener = calloc(t->c.n_listeners + 1, sizeof(*t->c.listener));
 	t->c.endpoint = calloc(t->c.n_endpoints + 1, sizeof(*t->c.endpoint));
 	if (t->c.listener == NULL || t->c.endpoint == NULL) {
@@ -58,28 +59,6 @@ totals_get(const struct gaxd *d, struct totals *t)
 			b->arp_replies += a->arp_replies;
 			b->icmp_echo_replies += a->icmp_echo_replies;
 		}
-		for (i = 0; i < t->c.n_listeners && i < c->n_listeners; i++) {
-			const struct gax_fwd_listener_ctr *a = &c->listener[i];
-			struct gax_fwd_listener_ctr *b = &t->c.listener[i];
-
-			b->packets_in += a->packets_in;
-			b->bytes_in += a->bytes_in;
-			b->packets_out += a->packets_out;
-			b->bytes_out += a->bytes_out;
-			b->new_flows += a->new_flows;
-			b->ended_flows += a->ended_flows;
-		}
-		for (i = 0; i < t->c.n_endpoints && i < c->n_endpoints; i++) {
-			const struct gax_fwd_endpoint_ctr *a = &c->endpoint[i];
-			struct gax_fwd_endpoint_ctr *b = &t->c.endpoint[i];
-
-			b->packets_to += a->packets_to;
-			b->bytes_to += a->bytes_to;
-			b->packets_from += a->packets_from;
-			b->bytes_from += a->bytes_from;
-			b->new_flows += a->new_flows;
-			b->ended_flows += a->ended_flows;
-		}
 		gax_flow_stats_get(w->flows, &fs);
 		t->flows_active += fs.active;
 		t->flows_inserts += fs.inserts;
@@ -87,6 +66,12 @@ totals_get(const struct gaxd *d, struct totals *t)
 		t->flows_expired += fs.expired;
 		t->snat_failures += fs.snat_failures;
 	}
+	for (i = 0; i < d->snap->n_listeners; i++)
+		gaxd_listener_sum(d, d->snap->listeners[i].id,
+				&t->c.listener[d->snap->listeners[i].id]);
+	for (i = 0; i < d->snap->n_endpoints; i++)
+		gaxd_endpoint_sum(d, d->snap->endpoints[i].id,
+				&t->c.endpoint[d->snap->endpoints[i].id]);
 	return 0;
 }
 
@@ -134,8 +119,8 @@ gaxd_stats_print(const struct gaxd *d, FILE *out)
 				c->icmp_echo_replies);
 	}
 	fprintf(out, "  listeners:\n");
-	for (i = 0; i < t.c.n_listeners; i++) {
-		const struct gax_fwd_listener_ctr *c = &t.c.listener[i];
+	for (i = 0; i < d->snap->n_listeners; i++) {
+		const struct gax_fwd_listener_ctr *c = &t.c.listener[d->snap->listeners[i].id];
 
 		fprintf(out, "    %-24s in %8" PRIu64 " pkts %10" PRIu64 " B   out %8" PRIu64
 				" pkts %10" PRIu64 " B   flows new %" PRIu64 " active %" PRIu64 "\n",
@@ -143,8 +128,8 @@ gaxd_stats_print(const struct gaxd *d, FILE *out)
 				c->bytes_out, c->new_flows, active(c->new_flows, c->ended_flows));
 	}
 	fprintf(out, "  endpoints:\n");
-	for (i = 0; i < t.c.n_endpoints; i++) {
-		const struct gax_fwd_endpoint_ctr *c = &t.c.endpoint[i];
+	for (i = 0; i < d->snap->n_endpoints; i++) {
+		const struct gax_fwd_endpoint_ctr *c = &t.c.endpoint[d->snap->endpoints[i].id];
 
 		fprintf(out, "    %-40s w%-3u to %8" PRIu64 " pkts   from %8" PRIu64
 				" pkts   flows new %" PRIu64 " active %" PRIu64 "\n",
@@ -203,8 +188,8 @@ stats_json(const struct gaxd *d, const struct totals *t)
 		jset(o, "icmp_echo_replies", c->icmp_echo_replies);
 		json_array_append_new(ports, o);
 	}
-	for (i = 0; i < t->c.n_listeners; i++) {
-		const struct gax_fwd_listener_ctr *c = &t->c.listener[i];
+	for (i = 0; i < d->snap->n_listeners; i++) {
+		const struct gax_fwd_listener_ctr *c = &t->c.listener[d->snap->listeners[i].id];
 
 		o = json_object();
 		json_object_set_new(o, "key", json_string(d->snap->listeners[i].key));
@@ -216,9 +201,9 @@ stats_json(const struct gaxd *d, const struct totals *t)
 		jset(o, "active_flows", active(c->new_flows, c->ended_flows));
 		json_array_append_new(ls, o);
 	}
-	for (i = 0; i < t->c.n_endpoints; i++) {
-		const struct gax_fwd_endpoint_ctr *c = &t->c.endpoint[i];
+	for (i = 0; i < d->snap->n_endpoints; i++) {
 		const struct gax_snap_endpoint *e = &d->snap->endpoints[i];
+		const struct gax_fwd_endpoint_ctr *c = &t->c.endpoint[e->id];
 
 		o = json_object();
 		json_object_set_new(o, "key", json_string(e->key));
@@ -249,6 +234,63 @@ stats_json(const struct gaxd *d, const struct totals *t)
 	json_object_set_new(root, "drops", drops);
 	json_object_set_new(root, "flows", flows);
 	return root;
+}
+
+json_t *
+gaxd_stats_json(const struct gaxd *d)
+{
+	struct totals t;
+	json_t *root;
+
+	if (d->workers == NULL || totals_get(d, &t) != 0)
+		return NULL;
+	root = stats_json(d, &t);
+	totals_free(&t);
+	return root;
+}
+
+void
+gaxd_listener_sum(const struct gaxd *d, uint32_t id, struct gax_fwd_listener_ctr *out)
+{
+	uint32_t w;
+
+	memset(out, 0, sizeof(*out));
+	for (w = 0; w < d->n_workers; w++) {
+		const struct gax_fwd_counters *c = &d->workers[w].fwd->ctr;
+		const struct gax_fwd_listener_ctr *a;
+
+		if (id >= c->n_listeners)
+			continue;
+		a = &c->listener[id];
+		out->packets_in += a->packets_in;
+		out->bytes_in += a->bytes_in;
+		out->packets_out += a->packets_out;
+		out->bytes_out += a->bytes_out;
+		out->new_flows += a->new_flows;
+		out->ended_flows += a->ended_flows;
+	}
+}
+
+void
+gaxd_endpoint_sum(const struct gaxd *d, uint32_t id, struct gax_fwd_endpoint_ctr *out)
+{
+	uint32_t w;
+
+	memset(out, 0, sizeof(*out));
+	for (w = 0; w < d->n_workers; w++) {
+		const struct gax_fwd_counters *c = &d->workers[w].fwd->ctr;
+		const struct gax_fwd_endpoint_ctr *a;
+
+		if (id >= c->n_endpoints)
+			continue;
+		a = &c->endpoint[id];
+		out->packets_to += a->packets_to;
+		out->bytes_to += a->bytes_to;
+		out->packets_from += a->packets_from;
+		out->bytes_from += a->bytes_from;
+		out->new_flows += a->new_flows;
+		out->ended_flows += a->ended_flows;
+	}
 }
 
 int

@@ -193,6 +193,54 @@ serve_ring(struct gaxd_worker *wk, uint64_t now)
 	}
 }
 
+/* The slice of a `flows` request this loop: scan, filter, copy a sample. */
+static void
+serve_flow_query(struct gaxd_worker *wk, uint64_t now)
+{
+	struct gaxd_flow_query *q = &wk->fq;
+	struct gax_flow_table *t = wk->fwd->flows;
+	uint32_t start = q->pos;
+	struct gax_flow *f;
+
+	while (q->pos - start < GAXD_FQ_SLICE) {
+		f = gax_flow_next(t, &q->pos);
+		if (f == NULL) {
+			q->total = gax_flow_count(t);
+			q->now = now;
+			__atomic_store_n(&q->state, GAXD_FQ_DONE, __ATOMIC_RELEASE);
+			return;
+		}
+		if ((q->listener_id != UINT32_MAX && f->listener != q->listener_id) ||
+				(q->endpoint_addr != 0 && gax_flow_endpoint_addr(f) != q->endpoint_addr) ||
+				(q->client_addr != 0 && gax_flow_client_addr(f) != q->client_addr))
+			continue;
+		q->matched++;
+		if (q->n_out < q->limit)
+			q->out[q->n_out++] = *f;
+	}
+}
+
+/*
+ * Between loops: move to the newest published generation, serve a slice of
+ * a flows request, then report the quiescent state (nothing of an older
+ * generation is held past this point).
+ */
+static inline void
+worker_sync(struct gaxd_worker *wk, uint64_t now)
+{
+	struct gaxd *d = wk->d;
+	const struct gaxd_gen *g = __atomic_load_n(&d->gen, __ATOMIC_ACQUIRE);
+
+	if (unlikely(g != wk->gen)) {
+		gax_fwd_switch(wk->fwd, g->snap, g->lctr[wk->id], g->snap->next_listener_id,
+				g->ectr[wk->id], g->snap->next_endpoint_id);
+		wk->gen = g;
+	}
+	if (unlikely(__atomic_load_n(&wk->fq.state, __ATOMIC_ACQUIRE) == GAXD_FQ_RUNNING))
+		serve_flow_query(wk, now);
+	rte_rcu_qsbr_quiescent(d->rcu, wk->id);
+}
+
 int
 gaxd_worker_main(void *arg)
 {
@@ -203,6 +251,8 @@ gaxd_worker_main(void *arg)
 
 	GAXD_LOG(INFO, "worker %u on lcore %u: queue %u of every port", wk->id, wk->lcore,
 			wk->queue);
+	rte_rcu_qsbr_thread_register(d->rcu, wk->id);
+	rte_rcu_qsbr_thread_online(d->rcu, wk->id);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		uint64_t now = rte_rdtsc();
 
@@ -216,10 +266,13 @@ gaxd_worker_main(void *arg)
 		for (iface = 0; iface < d->n_ifaces; iface++)
 			txq_flush(wk, iface);
 		gax_fwd_tick(wk->fwd, now, FLOW_EXPIRE_BUDGET, NEIGH_TICK_BUDGET);
+		worker_sync(wk, now);
 		wk->loops++;
 	}
 	for (iface = 0; iface < d->n_ifaces; iface++)
 		txq_flush(wk, iface);
+	rte_rcu_qsbr_thread_offline(d->rcu, wk->id);
+	rte_rcu_qsbr_thread_unregister(d->rcu, wk->id);
 	return 0;
 }
 
@@ -233,7 +286,9 @@ gaxd_workers_create(struct gaxd *d)
 
 	d->workers = rte_zmalloc("gax_workers", sizeof(*d->workers) * d->n_workers,
 			RTE_CACHE_LINE_SIZE);
-	if (d->workers == NULL)
+	d->rcu = rte_zmalloc("gax_rcu", rte_rcu_qsbr_get_memsize(d->n_workers),
+			RTE_CACHE_LINE_SIZE);
+	if (d->workers == NULL || d->rcu == NULL || rte_rcu_qsbr_init(d->rcu, d->n_workers) != 0)
 		return -ENOMEM;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct gaxd_worker *wk = &d->workers[i];
@@ -261,6 +316,7 @@ gaxd_workers_create(struct gaxd *d)
 			return -ENOMEM;
 		}
 		wk->d = d;
+		wk->gen = d->gen;
 		wk->id = i;
 		wk->lcore = lcore;
 		wk->queue = (uint16_t)i;
@@ -289,4 +345,6 @@ gaxd_workers_free(struct gaxd *d)
 	}
 	rte_free(d->workers);
 	d->workers = NULL;
+	rte_free(d->rcu);
+	d->rcu = NULL;
 }

@@ -11,6 +11,10 @@ attempt is a new 5-tuple) and records what the server said.
     gax_clients.py get    --target 10.0.0.100:80 --bytes 1048576
     gax_clients.py put    --target 10.0.0.100:80 --bytes 1048576
     gax_clients.py closed --target 10.0.0.100:81 [--proto udp]
+    gax_clients.py hold   --target 10.0.0.100:80 --sources 10.0.0.11-30 \
+                          --interval 0.05 --duration 90 --stop-file F --ready R
+    gax_clients.py stream --target 10.0.0.100:53 --sources 10.0.0.31-34 \
+                          --rate 200 --duration 90 --stop-file F --ready R
 
 tcp     connect, send HELLO, read "endpoint=A:P peer=B:Q"
 udp     send a datagram, expect the endpoint line and the payload echoed,
@@ -21,6 +25,23 @@ get     GET n: the endpoint line then n bytes; checks their sha256 against
 put     PUT n of random bytes; the server answers their sha256, checked here
 closed  expects no service: ok when nothing answers within --timeout (or the
         connection is refused); not ok when a connection or reply comes
+hold    long-lived TCP connections (one per source, or --count of them over
+        the sources): connect, send ECHO, read the endpoint line, then every
+        --interval send a numbered line and expect it echoed whole within
+        --timeout, until --duration or until --stop-file exists; then close
+        (shutdown, then the server's EOF). A connection is ok when it never
+        saw an error (reset, timeout, wrong echo) and closed cleanly. Once
+        every connection has its endpoint line (or failed), --ready FILE gets
+        {"connections": [{"i", "source", "sport", "endpoint", "peer", "ok",
+        "error"}]} (written beside, then renamed).
+stream  a steady UDP stream: one socket per source, --rate datagrams per
+        second in all (round robin over the sockets), each numbered; every
+        answer is matched to its number (the endpoint line and the payload
+        echoed, from the target). Stops sending at --duration or when
+        --stop-file exists, then waits --grace seconds for the last answers.
+        ok when every datagram was answered exactly once and correctly.
+        --ready FILE is written once every socket had an answer (or after
+        5 s, with what is known).
 
 Sources: "10.0.0.10-42" (last octet range), "10.0.0.10-10.0.0.42", or a
 comma-separated mix. Attempts: --per-source K rounds over all sources, or
@@ -32,8 +53,10 @@ first N attempts all fail (a dead forwarder then costs seconds, not minutes).
 Output: one JSON object on stdout: {"scenario", "target", "records":
 [{"i", "source", "sport", "ok", "endpoint", "peer", "error", "ms", ...}],
 "summary": {"attempts", "ok", "failed", "not_attempted", "endpoints",
-"errors", "seconds"}}. Exit status 0 when every attempt is ok, 1 otherwise,
-2 on a usage error.
+"errors", "seconds"}}; hold and stream print their own "summary" (and
+hold one record per connection: "sent", "echoed", "error", "error_at"
+(seconds after "started", a Unix time in the summary), "close", ...).
+Exit status 0 when every attempt is ok, 1 otherwise, 2 on a usage error.
 """
 import argparse
 import concurrent.futures
@@ -279,6 +302,270 @@ def do_closed(args, src, clock, rec):
         raise ValueError(f"an answer came from {rec['from']}: {rec['answer']!r}")
 
 
+def write_atomic(path, obj):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def stop_requested(args, end):
+    return time.monotonic() >= end or (args.stop_file and os.path.exists(args.stop_file))
+
+
+def hold(args, sources):
+    """Long-lived echo connections; see the module doc."""
+    n = args.count if args.count is not None else len(sources)
+    started = time.time()
+    start = time.monotonic()
+    end = start + args.duration
+    recs = [{"i": i, "source": sources[i % len(sources)], "sport": None, "ok": False,
+             "endpoint": None, "peer": None, "error": None, "error_at": None,
+             "sent": 0, "echoed": 0, "rtt_max_ms": None, "close": None}
+            for i in range(n)]
+    connected = threading.Barrier(n + 1)
+    lock = threading.Lock()
+
+    def fail(rec, e):
+        with lock:
+            if rec["error"] is None:
+                rec["error"] = f"{error_kind(e)}: {e}" if str(e) else error_kind(e)
+                rec["error_at"] = round(time.monotonic() - start, 3)
+
+    def run(rec):
+        s = None
+        clock = Attempt(args.timeout, args.timeout * 2, end)
+        try:
+            s = tcp_connect(rec["source"], args.target, clock, rec)
+            s.sendall(b"ECHO\n")
+            line, buf = read_line(s, clock)
+            parse_hello(line, rec)
+        except (OSError, ValueError, ConnectionError) as e:
+            fail(rec, e)
+            if s is not None:
+                s.close()
+            s = None
+        try:
+            connected.wait(timeout=args.timeout * 3 + 1)
+        except threading.BrokenBarrierError:
+            pass
+        if s is None:
+            return
+        rtt_max = 0.0
+        pad = "x" * max(0, args.size - 24)
+        try:
+            with s:
+                seq = 0
+                next_t = time.monotonic()
+                while not stop_requested(args, end):
+                    msg = f"{rec['i']} {seq} {pad}\n".encode()
+                    t0 = time.monotonic()
+                    s.sendall(msg)
+                    rec["sent"] += 1
+                    clock = Attempt(args.timeout, args.timeout, t0 + args.timeout)
+                    line, buf = read_line(s, clock, buf)
+                    if (line + "\n").encode() != msg:
+                        raise ValueError(f"message {seq} echoed as {line[:40]!r}")
+                    rec["echoed"] += 1
+                    rtt_max = max(rtt_max, time.monotonic() - t0)
+                    seq += 1
+                    next_t += args.interval
+                    delay = next_t - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    else:
+                        next_t = time.monotonic()
+                # A clean close: our FIN, then the server's EOF (not a reset).
+                s.shutdown(socket.SHUT_WR)
+                clock = Attempt(args.timeout, args.timeout, time.monotonic() + args.timeout)
+                clock.arm(s)
+                extra = s.recv(4096)
+                if extra:
+                    raise ValueError(f"unexpected bytes after the last echo: {extra[:40]!r}")
+                rec["close"] = "eof"
+        except (OSError, ValueError, ConnectionError) as e:
+            fail(rec, e)
+        rec["rtt_max_ms"] = round(rtt_max * 1000, 1)
+        rec["ok"] = rec["error"] is None and rec["close"] == "eof"
+
+    threads = [threading.Thread(target=run, args=(r,), daemon=True) for r in recs]
+    for t in threads:
+        t.start()
+    try:
+        connected.wait(timeout=args.timeout * 3 + 2)
+    except threading.BrokenBarrierError:
+        pass
+    if args.ready:
+        with lock:
+            write_atomic(args.ready, {"connections": [
+                {k: r[k] for k in ("i", "source", "sport", "endpoint", "peer", "error")}
+                | {"ok": r["error"] is None} for r in recs]})
+    for t in threads:
+        t.join(timeout=max(0.0, end - time.monotonic()) + args.timeout * 3 + 2)
+    alive = sum(t.is_alive() for t in threads)
+    errors = {}
+    for r in recs:
+        if r["error"]:
+            kind = r["error"].split(":", 1)[0]
+            errors[kind] = errors.get(kind, 0) + 1
+    endpoints = {}
+    for r in recs:
+        if r["endpoint"]:
+            endpoints[r["endpoint"]] = endpoints.get(r["endpoint"], 0) + 1
+    summary = {
+        "connections": n,
+        "ok": sum(r["ok"] for r in recs),
+        "failed": sum(not r["ok"] for r in recs),
+        "messages_sent": sum(r["sent"] for r in recs),
+        "messages_echoed": sum(r["echoed"] for r in recs),
+        "rtt_max_ms": max((r["rtt_max_ms"] or 0) for r in recs),
+        "endpoints": dict(sorted(endpoints.items())),
+        "errors": dict(sorted(errors.items())),
+        "threads_stuck": alive,
+        "started": started,
+        "seconds": round(time.monotonic() - start, 2),
+    }
+    json.dump({"scenario": "hold", "target": f"{args.target[0]}:{args.target[1]}",
+               "summary": summary, "records": recs}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0 if summary["ok"] == n and not alive else 1
+
+
+def stream(args, sources):
+    """A numbered UDP stream; see the module doc."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    socks = []
+    for src in sources:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((src, 0))
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, len(socks))
+        socks.append(s)
+    names = [f"{s.getsockname()[0]}:{s.getsockname()[1]}" for s in socks]
+    started = time.time()
+    start = time.monotonic()
+    end = start + args.duration
+    sent_at = []                    # seq -> send time
+    answers = {}                    # seq -> count
+    bad, stray, send_errors = [], 0, []
+    rtts = []
+    per_sock = [{"socket": names[i], "sent": 0, "answered": 0, "endpoints": {}}
+                for i in range(len(socks))]
+    interval = 1.0 / args.rate
+    lag_max = 0.0
+    ready_written = not args.ready
+
+    def receive(timeout):
+        nonlocal stray
+        for key, _ in sel.select(timeout=max(0.0, timeout)):
+            s, k = key.fileobj, key.data
+            for _ in range(64):
+                try:
+                    data, frm = s.recvfrom(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as e:
+                    bad.append(f"{names[k]}: {error_kind(e)}: {e}")
+                    break
+                now = time.monotonic()
+                if frm[:2] != args.target:
+                    stray += 1
+                    continue
+                line, _, echo = data.partition(b"\n")
+                words = echo.decode("utf-8", "replace").split()
+                rec = {}
+                try:
+                    parse_hello(line.decode("utf-8", "replace"), rec)
+                    if len(words) != 3 or words[0] != "gaxstream" or words[2] != names[k]:
+                        raise ValueError(f"payload {echo[:60]!r}")
+                    seq = int(words[1])
+                    if not 0 <= seq < len(sent_at):
+                        raise ValueError(f"sequence number {seq} was never sent")
+                except ValueError as e:
+                    if len(bad) < 50:
+                        bad.append(f"{names[k]}: {e}")
+                    continue
+                if args.expect_endpoint and rec["endpoint"] != args.expect_endpoint:
+                    if len(bad) < 50:
+                        bad.append(f"{names[k]}: #{seq} answered by {rec['endpoint']}")
+                    continue
+                answers[seq] = answers.get(seq, 0) + 1
+                if answers[seq] == 1:
+                    rtts.append(now - sent_at[seq])
+                    per_sock[k]["answered"] += 1
+                    eps = per_sock[k]["endpoints"]
+                    eps[rec["endpoint"]] = eps.get(rec["endpoint"], 0) + 1
+
+    while not stop_requested(args, end) and len(sent_at) < args.max_datagrams:
+        seq = len(sent_at)
+        due = start + seq * interval
+        now = time.monotonic()
+        if due > now:
+            receive(due - now)
+            continue
+        lag_max = max(lag_max, now - due)
+        k = seq % len(socks)
+        sent_at.append(now)
+        try:
+            socks[k].sendto(f"gaxstream {seq} {names[k]}".encode(), args.target)
+            per_sock[k]["sent"] += 1
+        except OSError as e:
+            if len(send_errors) < 20:
+                send_errors.append(f"#{seq} from {names[k]}: {error_kind(e)}: {e}")
+        receive(0)
+        if not ready_written and (all(p["answered"] for p in per_sock) or
+                                  now - start > 5):
+            write_atomic(args.ready, {"sockets": per_sock, "seconds": round(now - start, 3)})
+            ready_written = True
+    stopped = time.monotonic()
+    while time.monotonic() < stopped + args.grace and len(answers) < len(sent_at):
+        receive(stopped + args.grace - time.monotonic())
+    if not ready_written:
+        write_atomic(args.ready, {"sockets": per_sock, "seconds": None})
+    for s in socks:
+        s.close()
+
+    lost = [i for i in range(len(sent_at)) if i not in answers]
+    runs, run_len = 0, 0
+    for i in range(len(sent_at)):
+        run_len = run_len + 1 if i not in answers else 0
+        runs = max(runs, run_len)
+    rtts.sort()
+    summary = {
+        "sockets": len(socks),
+        "rate": args.rate,
+        "sent": len(sent_at) - len(send_errors),
+        "send_errors": send_errors,
+        "answered": len(answers),
+        "lost": len(lost),
+        "lost_seqs": lost[:40],
+        "lost_at_s": [round(sent_at[i] - start, 3) for i in lost[:40]],
+        "longest_loss_run": runs,
+        "duplicates": sum(c - 1 for c in answers.values()),
+        "bad": bad[:20],
+        "n_bad": len(bad),
+        "stray": stray,
+        "rtt_max_ms": round(rtts[-1] * 1000, 2) if rtts else None,
+        "rtt_p99_ms": round(rtts[int(len(rtts) * 0.99)] * 1000, 2) if rtts else None,
+        "send_lag_max_ms": round(lag_max * 1000, 1),
+        "per_socket": per_sock,
+        "started": started,
+        "send_seconds": round(stopped - start, 2),
+        "seconds": round(time.monotonic() - start, 2),
+    }
+    good = (len(sent_at) > 0 and not lost and not bad and not send_errors and not stray
+            and summary["duplicates"] == 0)
+    summary["ok"] = good
+    json.dump({"scenario": "stream", "target": f"{args.target[0]}:{args.target[1]}",
+               "summary": summary}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0 if good else 1
+
+
+LONG_RUNS = {"hold": hold, "stream": stream}
+
 SCENARIOS = {"tcp": do_tcp, "udp": do_udp, "get": do_get, "put": do_put,
              "closed": do_closed}
 
@@ -287,7 +574,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 2)[2],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("scenario", choices=sorted(SCENARIOS) + sorted(LONG_RUNS))
     ap.add_argument("--target", required=True, help="ADDR:PORT")
     ap.add_argument("--sources", default="10.0.0.10", help="e.g. 10.0.0.10-42")
     ap.add_argument("--per-source", type=int, help="K rounds over all sources")
@@ -306,12 +593,34 @@ def main():
                          "while no answer came")
     ap.add_argument("--proto", choices=["tcp", "udp"], default="tcp", help="closed only")
     ap.add_argument("--summary-only", action="store_true", help="leave the records out")
+    ap.add_argument("--duration", type=float, default=30.0,
+                    help="hold/stream: run at most this long (s)")
+    ap.add_argument("--stop-file", help="hold/stream: stop early once this file exists")
+    ap.add_argument("--ready", metavar="FILE", help="hold/stream: written once under way")
+    ap.add_argument("--interval", type=float, default=0.05,
+                    help="hold: seconds between the messages of a connection")
+    ap.add_argument("--size", type=int, default=48, help="hold: message size (bytes)")
+    ap.add_argument("--rate", type=float, default=200.0,
+                    help="stream: datagrams per second, all sockets together")
+    ap.add_argument("--grace", type=float, default=2.0,
+                    help="stream: wait this long for answers after the last send")
+    ap.add_argument("--max-datagrams", type=int, default=200000, help="stream: at most")
+    ap.add_argument("--expect-endpoint", metavar="ADDR:PORT",
+                    help="stream: an answer from another endpoint is an error")
     args = ap.parse_args()
     try:
         sources = parse_sources(args.sources)
         args.target = parse_target(args.target)
     except ValueError as e:
         ap.error(str(e))
+    if args.scenario in LONG_RUNS:
+        if not (0 < args.duration <= 3600) or args.timeout <= 0 or args.interval <= 0 \
+                or not (0 < args.rate <= 100000) or args.grace < 0:
+            ap.error("--duration (up to 3600), --timeout, --interval, --rate must be "
+                     "positive")
+        if args.count is not None and not 1 <= args.count <= 1000:
+            ap.error("hold: --count must be 1..1000")
+        return LONG_RUNS[args.scenario](args, sources)
     if args.per_source is not None and args.count is not None:
         ap.error("give --per-source or --count, not both")
     total = args.count if args.count is not None else \

@@ -15,6 +15,9 @@ TCP: one request line per connection.
     HELLO           -> "endpoint=<local addr>:<port> peer=<peer addr>:<port>"
     GET <n>         -> that line, then n bytes of the stream (see stream())
     PUT <n>         -> reads n bytes, answers "sha256=<hex>"
+    ECHO            -> that line, then every byte received is sent back
+                       until the client closes (long-lived connections);
+                       the log record gets "echoed" (bytes) and "seconds"
     GET /... HTTP/1.x (HTTP mode, e.g. curl) -> "HTTP/1.1 200 OK" with the
                        endpoint line as the body, then the connection closes
 UDP: every datagram is answered with the endpoint line, a newline and the
@@ -42,6 +45,7 @@ MAX_LINE = 4096          # longest request line / HTTP header block accepted
 MAX_PUT = 64 << 20       # largest PUT accepted
 MAX_GET = 64 << 20       # largest GET served
 MAX_THREADS = 256        # connections served at once; more wait in the backlog
+ECHO_MAX_SECONDS = 600   # an ECHO connection is closed after this long
 
 
 def stream(n):
@@ -177,6 +181,21 @@ def serve_tcp(conn, peer, log, slots):
             conn.sendall((hello + "\n").encode())
             rec["result"] = "ok"
             wait_eof(conn)
+        elif words == ["ECHO"]:
+            conn.sendall((hello + "\n").encode() + rest)
+            rec["echoed"] = len(rest)
+            t0 = time.monotonic()
+            rec["result"] = "ok"
+            # Every read is bounded by IO_TIMEOUT: a silent client is closed.
+            while time.monotonic() - t0 < ECHO_MAX_SECONDS:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                conn.sendall(chunk)
+                rec["echoed"] += len(chunk)
+            else:
+                rec["result"] = f"closed after {ECHO_MAX_SECONDS} s"
+            rec["seconds"] = round(time.monotonic() - t0, 3)
         elif len(words) == 2 and words[0] == "GET" and words[1].isdigit():
             n = int(words[1])
             if n > MAX_GET:
