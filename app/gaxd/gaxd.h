@@ -96,6 +96,7 @@ struct gaxd_opts {
 	uint32_t flows;			/* flow capacity, all workers together */
 	double duration;		/* stop after this many seconds; 0: run until a signal */
 	uint32_t resolve_interval;	/* re-resolve domain endpoints without a DNS TTL (s) */
+	uint32_t mbufs;			/* pool size asked for; 0: computed */
 	bool check;			/* load, compile, open the ports, exit */
 };
 

@@ -53,6 +53,8 @@ usage(const char *prog)
 		"  --duration SECONDS  stop by itself after that long (default: at SIGINT/SIGTERM)\n"
 		"  --resolve-interval S  re-resolve domain endpoints every S s when DNS gives no\n"
 		"                      TTL (default %u)\n"
+		"  --mbufs N           packet buffers in the pool (default: enough for every\n"
+		"                      queue, hold queue and ring)\n"
 		"  --check             load the config, open the ports, then exit\n"
 		"SIGHUP rereads the config file; SIGINT or SIGTERM stop gaxd.\n"
 		"Workers run on the worker lcores (EAL -l/--lcores), the control thread on the\n"
@@ -72,6 +74,7 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "resolve-interval", required_argument, NULL, 'r' },
+		{ "mbufs", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,6 +118,16 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 			break;
 		case 'k':
 			o->check = true;
+			break;
+		case 'm':
+			errno = 0;
+			n = strtoull(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 1024 || n > (1u << 26)) {
+				fprintf(stderr, "gaxd: --mbufs must be 1024 to %u, got '%s'\n",
+						1u << 26, optarg);
+				return -1;
+			}
+			o->mbufs = (uint32_t)n;
 			break;
 		case 'r':
 			errno = 0;
@@ -195,6 +208,8 @@ create_pool(struct gaxd *d)
 	n = d->n_ifaces * d->n_workers * (GAXD_RX_DESC + GAXD_TX_DESC) +
 		d->n_workers * (GAXD_RING_SIZE + no.queue_total +
 		d->n_ifaces * 2 * GAX_FWD_BURST + 4 * GAX_FWD_BURST) + 1024;
+	if (d->opts.mbufs > n)
+		n = d->opts.mbufs;
 	d->pool = rte_pktmbuf_pool_create("gax_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 			(int)rte_socket_id());
 	if (d->pool == NULL) {

@@ -18,10 +18,6 @@
 
 #include "gaxd.h"
 
-/* Entries the flow and neighbour timers look at per loop. */
-#define FLOW_EXPIRE_BUDGET	64
-#define NEIGH_TICK_BUDGET	8
-
 static void
 txq_flush(struct gaxd_worker *wk, uint16_t iface)
 {
@@ -265,7 +261,7 @@ gaxd_worker_main(void *arg)
 			serve_ring(wk, now);
 		for (iface = 0; iface < d->n_ifaces; iface++)
 			txq_flush(wk, iface);
-		gax_fwd_tick(wk->fwd, now, FLOW_EXPIRE_BUDGET, NEIGH_TICK_BUDGET);
+		gax_fwd_housekeep(wk->fwd, now);
 		worker_sync(wk, now);
 		wk->loops++;
 	}

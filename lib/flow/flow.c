@@ -187,6 +187,7 @@ gax_flow_create(const struct gax_flow_opts *o)
 		t->flows[i].listener = i + 1 < t->capacity ? i + 1 : FLOW_NONE;
 	t->free_head = 0;
 	t->sweep = 0;
+	t->span = 0;
 
 	t->seed = o->seed != 0 ? o->seed : random_seed(t);
 	t->ticks_per_second = o->ticks_per_second;
@@ -319,6 +320,9 @@ gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_key,
 	idx = t->free_head;
 	f = &t->flows[idx];
 	t->free_head = f->listener;
+	/* Freed records are reused first (LIFO), so the span stays near the peak count. */
+	if (idx >= t->span)
+		t->span = idx + 1;
 	memcpy(&f->tuple[GAX_FLOW_DIR_CLIENT], client_key, sizeof(f->tuple[0]));
 	memcpy(&f->tuple[GAX_FLOW_DIR_ENDPOINT], endpoint_key, sizeof(f->tuple[1]));
 	f->proto = client_key->proto;
@@ -499,23 +503,37 @@ gax_flow_expire(struct gax_flow_table *t, uint64_t now, unsigned int budget)
 	uint32_t i = t->sweep;
 	unsigned int k, freed = 0;
 
-	if (budget > t->capacity)
-		budget = t->capacity;
+	/* Only the records ever used can hold a flow: the sweep wraps at the span. */
+	if (t->span == 0)
+		return 0;
+	if (budget > t->span)
+		budget = t->span;
+	if (i >= t->span)
+		i = 0;
 	for (k = 0; k < budget; k++) {
 		struct gax_flow *f = &t->flows[i];
 
+		/* The records ahead are read next: ask for them now. */
+		if (i + FLOW_SWEEP_PREFETCH < t->span)
+			__builtin_prefetch(&t->flows[i + FLOW_SWEEP_PREFETCH]);
 		if ((f->state & GAX_FLOW_ST_USED) != 0 && flow_expired(t, f, now_c)) {
 			if (t->expire_cb != NULL)
 				t->expire_cb(t->expire_ctx, f);
 			flow_unlink(t, f, i);
 			freed++;
 		}
-		if (++i == t->capacity)
+		if (++i >= t->span)
 			i = 0;
 	}
 	t->sweep = i;
 	t->stats.expired += freed;
 	return freed;
+}
+
+uint32_t
+gax_flow_span(const struct gax_flow_table *t)
+{
+	return t->span;
 }
 
 uint64_t
@@ -533,7 +551,7 @@ gax_flow_next(struct gax_flow_table *t, uint32_t *pos)
 {
 	uint32_t i;
 
-	for (i = *pos; i < t->capacity; i++) {
+	for (i = *pos; i < t->span; i++) {
 		if ((t->flows[i].state & GAX_FLOW_ST_USED) != 0) {
 			*pos = i + 1;
 			return &t->flows[i];

@@ -25,6 +25,9 @@
 
 #define FLOW_NONE UINT32_MAX /* end of the free list */
 
+/* Records gax_flow_expire() prefetches ahead of the one it examines. */
+#define FLOW_SWEEP_PREFETCH 8
+
 struct gax_flow_table {
 	/* Read on every lookup. */
 	uint64_t *slots;		/* the index, slot_mask + 1 slots */
@@ -36,6 +39,7 @@ struct gax_flow_table {
 	/* Insert, touch and expiry. */
 	uint32_t free_head;		/* first free record, linked through listener */
 	uint32_t sweep;			/* next record gax_flow_expire() examines */
+	uint32_t span;			/* records ever used: all flows are below it */
 	unsigned int clock_shift;	/* table clock = caller's ticks >> clock_shift */
 	uint16_t short_timeout_s;
 	uint64_t ticks_per_second;

@@ -385,10 +385,11 @@ int gax_flow_tcp_track(struct gax_flow_table *t, struct gax_flow *f, enum gax_fl
 
 /**
  * Sweep part of the table: examine the next @p budget records (at most the
- * capacity) after where the last call stopped, wrapping around, and free
+ * span, gax_flow_span()) after where the last call stopped, wrapping around
+ * at the span, and free
  * each flow idle for at least its timeout, calling the expire callback first
  * if one was given. A flow is never freed before it has been idle for its
- * timeout, and one idle that long is freed within capacity/budget further
+ * timeout, and one idle that long is freed within span/budget further
  * calls (plus one coarse clock tick, under 2 ms). The sweep must visit every
  * flow at least once every 2^31 table clock ticks (about 12 days at the
  * finest clock) or very old flows may look fresh for as long again.
@@ -445,6 +446,13 @@ void gax_flow_stats_get(const struct gax_flow_table *t, struct gax_flow_stats *s
 
 /** Flows in the table now. Thread safety: the owner only. */
 uint32_t gax_flow_count(const struct gax_flow_table *t);
+
+/**
+ * Records ever used (all flows sit below this index): what a full sweep of
+ * gax_flow_expire() examines. Freed records are reused first, so it stays
+ * near the peak number of flows. Thread safety: the owner only.
+ */
+uint32_t gax_flow_span(const struct gax_flow_table *t);
 
 /** Capacity in flows, as given at creation. Thread safety: any thread. */
 uint32_t gax_flow_capacity(const struct gax_flow_table *t);

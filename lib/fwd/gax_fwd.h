@@ -54,6 +54,7 @@ extern "C" {
 #define GAX_FWD_BURST		32	/**< Frames per gax_fwd_burst(), at most. */
 #define GAX_FWD_MAX_IFACES	GAX_NEIGH_MAX_IFACES	/**< Interfaces per worker. */
 #define GAX_FWD_MAX_WORKERS	GAX_FLOW_MAX_WORKERS
+#define GAX_FWD_SWEEP_MS	1000	/**< A full sweep of the flow table takes this long. */
 /* Seed of the owner hash of reserve-client-IP flows (fixed: both directions agree). */
 #define GAX_FWD_SEED_OWNER	0x676178726f757465ULL
 
@@ -140,6 +141,8 @@ struct gax_fwd_worker {
 	void *io_ctx;
 	uint64_t ticks_per_second;
 	bool own_ctr;	/**< The counter arrays are the ones gax_fwd_create() made. */
+	uint64_t last_housekeep;	/**< When gax_fwd_housekeep() last ran. */
+	uint64_t sweep_carry;		/**< Fraction of a record carried to the next one. */
 };
 
 /** Worker options; start from gax_fwd_opts_init(). */
@@ -227,6 +230,15 @@ void gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint1
  */
 void gax_fwd_tick(struct gax_fwd_worker *w, uint64_t now, unsigned int flow_budget,
 		unsigned int neigh_budget);
+
+/**
+ * gax_fwd_tick() with budgets that follow time instead of the loop rate:
+ * the flow table is swept once every GAX_FWD_SWEEP_MS whatever the packet
+ * rate (a fixed budget per loop would read the whole table many times a
+ * second under load, for nothing), the neighbour table likewise. Call it
+ * once per loop.
+ */
+void gax_fwd_housekeep(struct gax_fwd_worker *w, uint64_t now);
 
 /** Count a frame of @p len bytes the caller transmitted on @p iface. */
 static inline void

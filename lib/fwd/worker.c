@@ -221,3 +221,25 @@ gax_fwd_tick(struct gax_fwd_worker *w, uint64_t now, unsigned int flow_budget,
 	if (neigh_budget > 0)
 		gax_neigh_tick(w->neigh, now, neigh_budget, neigh_request, gax_fwd_held_dropped, w);
 }
+
+void
+gax_fwd_housekeep(struct gax_fwd_worker *w, uint64_t now)
+{
+	uint64_t sweep = w->ticks_per_second * GAX_FWD_SWEEP_MS / 1000;
+	uint64_t cap = gax_flow_span(w->flows), elapsed, work, flows, neigh;
+
+	if (w->last_housekeep == 0 || now < w->last_housekeep) {
+		w->last_housekeep = now;
+		return;
+	}
+	elapsed = now - w->last_housekeep;
+	if (elapsed > sweep)
+		elapsed = sweep; /* a long pause: one whole sweep is enough */
+	/* Records to look at: span * elapsed / sweep, remainder carried. */
+	work = elapsed * cap + w->sweep_carry;
+	flows = work / (sweep > 0 ? sweep : 1);
+	w->sweep_carry = work - flows * (sweep > 0 ? sweep : 1);
+	neigh = flows / 64 + 1; /* the neighbour table is far smaller */
+	w->last_housekeep = now;
+	gax_fwd_tick(w, now, (unsigned int)flows, (unsigned int)neigh);
+}
