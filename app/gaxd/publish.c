@@ -248,7 +248,7 @@ gaxd_apply(struct gaxd *d, json_t *doc, bool dry_run, bool write_back)
 	struct gaxd_gen *g;
 	char *dir_buf, msg[160];
 	uint64_t t0, t1, t2, t3, t4, t5;
-	json_t *reply;
+	json_t *reply, *warnings;
 	int rc;
 
 	t0 = rte_rdtsc();
@@ -271,15 +271,19 @@ gaxd_apply(struct gaxd *d, json_t *doc, bool dry_run, bool write_back)
 		GAXD_LOG(WARNING, "%s", msg);
 		return reply;
 	}
+	warnings = diags.n > 0 ? gax_diags_to_json(&diags) : NULL; /* an expiring certificate */
 	gax_diags_fini(&diags);
 	reply = check_interfaces(d->cfg, cfg);
 	if (reply != NULL) {
 		gax_config_free(cfg);
 		json_decref(doc);
+		json_decref(warnings);
 		d->refused++;
 		return reply;
 	}
 	reply = json_pack("{s:b, s:b}", "ok", 1, "dry_run", dry_run);
+	if (warnings != NULL)
+		json_object_set_new(reply, "diagnostics", warnings);
 	review(d, cfg, reply);
 	t2 = rte_rdtsc();
 	if (dry_run) {

@@ -233,10 +233,12 @@ parse_request(const json_t *req, struct request *r, char *err, size_t errlen)
 		val = json_object_get(req, levels[l].parent_field);
 		if (val == NULL)
 			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" is missing "
-					"(the %s's name)", cmd, levels[l].parent_field, levels[l].what);
+					"(the %s's name)", cmd, levels[l].parent_field,
+					levels[l].what);
 		if (!json_is_string(val))
-			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" must be a string "
-					"(the %s's name)", cmd, levels[l].parent_field, levels[l].what);
+			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" must be a "
+					"string (the %s's name)", cmd, levels[l].parent_field,
+					levels[l].what);
 		r->parents[l] = json_string_value(val);
 	}
 	if (v->op == OP_CREATE) {
@@ -247,8 +249,8 @@ parse_request(const json_t *req, struct request *r, char *err, size_t errlen)
 			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" is missing "
 					"(the %s to add)", cmd, bf, levels[v->level].what);
 		if (!json_is_object(r->body))
-			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" must be an object",
-					cmd, bf);
+			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" must be an "
+					"object", cmd, bf);
 		val = json_object_get(r->body, idf);
 		if (val == NULL)
 			return fail(-EINVAL, err, errlen, "%s: request field \"%s.%s\" is missing",
@@ -261,8 +263,9 @@ parse_request(const json_t *req, struct request *r, char *err, size_t errlen)
 	}
 	val = json_object_get(req, levels[v->level].id);
 	if (val == NULL)
-		return fail(-EINVAL, err, errlen, "%s: request field \"%s\" is missing (the %s's %s)",
-				cmd, levels[v->level].id, levels[v->level].what, levels[v->level].id);
+		return fail(-EINVAL, err, errlen, "%s: request field \"%s\" is missing "
+				"(the %s's %s)", cmd, levels[v->level].id, levels[v->level].what,
+				levels[v->level].id);
 	if (!json_is_string(val))
 		return fail(-EINVAL, err, errlen, "%s: request field \"%s\" must be a string", cmd,
 				levels[v->level].id);
@@ -275,8 +278,8 @@ parse_request(const json_t *req, struct request *r, char *err, size_t errlen)
 			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" is missing "
 					"(the fields to replace)", cmd, bf);
 		if (!json_is_object(r->body))
-			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" must be an object "
-					"(the fields to replace)", cmd, bf);
+			return fail(-EINVAL, err, errlen, "%s: request field \"%s\" must be an "
+					"object (the fields to replace)", cmd, bf);
 		val = json_object_get(r->body, idf);
 		if (val != NULL && !json_is_string(val) && !json_is_null(val))
 			return fail(-EINVAL, err, errlen, "%s: request field \"%s.%s\" must be a "
@@ -337,8 +340,9 @@ locate(json_t *doc, const struct request *r, struct target *t, char *err, size_t
 			if (l == LVL_ACCELERATOR)
 				return fail(-ENOENT, err, errlen, "no accelerator %s",
 						quote(r->parents[l], q));
-			return fail(-ENOENT, err, errlen, "%s %s\" has no %s %s", levels[l - 1].what,
-					t->where, lv->what, quote(r->parents[l], q));
+			return fail(-ENOENT, err, errlen, "%s %s\" has no %s %s",
+					levels[l - 1].what, t->where, lv->what,
+					quote(r->parents[l], q));
 		}
 		node = json_array_get(arr, (size_t)k);
 		if (!json_is_object(node))
@@ -355,7 +359,7 @@ locate(json_t *doc, const struct request *r, struct target *t, char *err, size_t
 	if (v->op == OP_CREATE && t->index >= 0)
 		return fail(-EEXIST, err, errlen, "%s %s already has %s %s %s",
 				levels[v->level - 1].what, t->where,
-				v->level == LVL_ENDPOINT ? "an" : "a", lv->what, quote(r->id, q));
+				v->level == LVL_LISTENER ? "a" : "an", lv->what, quote(r->id, q));
 	if (v->op != OP_CREATE && t->index < 0)
 		return fail(-ENOENT, err, errlen, "%s %s has no %s %s", levels[v->level - 1].what,
 				t->where, lv->what, quote(r->id, q));
@@ -397,7 +401,7 @@ do_update(const struct request *r, struct target *t, char *err, size_t errlen)
 	if (rename != NULL && find_in(t->arr, r->v->level, rename, t->index) >= 0)
 		return fail(-EEXIST, err, errlen, "%s %s already has %s %s %s",
 				levels[r->v->level - 1].what, t->where,
-				r->v->level == LVL_ENDPOINT ? "an" : "a", levels[r->v->level].what,
+				r->v->level == LVL_LISTENER ? "a" : "an", levels[r->v->level].what,
 				quote(rename, q));
 	copy = json_copy(json_array_get(t->arr, (size_t)t->index));
 	if (copy == NULL)

@@ -405,10 +405,6 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 	} else {
 		track(w, f, GAX_FLOW_DIR_CLIENT, p, now);
 	}
-	if (gax_pkt_ttl_dec(frame, p) != 0) {
-		drop(w, v, GAX_DROP_TTL_EXPIRED);
-		return;
-	}
 	ep_addr = gax_flow_endpoint_addr(f);
 	ei = gax_snapshot_endpoint_of_id(s, f->endpoint);
 	if (ei != GAX_SNAP_NONE && s->endpoints[ei].addr == ep_addr &&
@@ -419,9 +415,12 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 		drop(w, v, GAX_DROP_NO_ROUTE);
 		return;
 	}
-	gax_pkt_set_dst(frame, p, ep_addr, gax_flow_endpoint_port(f));
-	if (gax_flow_nat_addr(f) != p->saddr || gax_flow_nat_port(f) != p->sport)
-		gax_pkt_set_src(frame, p, gax_flow_nat_addr(f), gax_flow_nat_port(f));
+	/* DNAT, SNAT (the client's own address and port when it is kept) and TTL at once. */
+	if (gax_pkt_nat_forward(frame, p, gax_flow_nat_addr(f), gax_flow_nat_port(f), ep_addr,
+			gax_flow_endpoint_port(f)) != 0) {
+		drop(w, v, GAX_DROP_TTL_EXPIRED);
+		return;
+	}
 	gax_flow_account(f, GAX_FLOW_DIR_CLIENT, p->ip_len);
 	if (f->listener < w->ctr.n_listeners) {
 		w->ctr.listener[f->listener].packets_in++;
@@ -458,13 +457,12 @@ serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *f
 		drop(w, v, GAX_DROP_NO_ROUTE);
 		return;
 	}
-	if (gax_pkt_ttl_dec(frame, p) != 0) {
+	/* From the accelerated address and listener port, to the client. */
+	if (gax_pkt_nat_forward(frame, p, gax_flow_vip_addr(f), gax_flow_vip_port(f), client,
+			gax_flow_client_port(f)) != 0) {
 		drop(w, v, GAX_DROP_TTL_EXPIRED);
 		return;
 	}
-	gax_pkt_set_src(frame, p, gax_flow_vip_addr(f), gax_flow_vip_port(f));
-	if (p->daddr != client || p->dport != gax_flow_client_port(f))
-		gax_pkt_set_dst(frame, p, client, gax_flow_client_port(f));
 	gax_flow_account(f, GAX_FLOW_DIR_ENDPOINT, p->ip_len);
 	if (f->listener < w->ctr.n_listeners) {
 		w->ctr.listener[f->listener].packets_out++;

@@ -157,6 +157,64 @@ gax_pkt_ttl_dec(uint8_t *frame, struct gax_pkt *p)
 	return 0;
 }
 
+/* The one's complement sum of ~old + new over a 32-bit field's two words. */
+static inline uint32_t
+delta32(uint32_t old_val, uint32_t new_val)
+{
+	return (uint32_t)(uint16_t)~(old_val >> 16) + (uint16_t)~(old_val & 0xffff) +
+		(new_val >> 16) + (new_val & 0xffff);
+}
+
+/* HC' = ~(~HC + delta) (RFC 1624 eqn. 3, several words at once). */
+static inline uint16_t
+csum_apply(uint16_t csum, uint32_t delta)
+{
+	uint32_t s = (uint32_t)(uint16_t)~csum + delta;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+int
+gax_pkt_nat_forward(uint8_t *frame, struct gax_pkt *p, uint32_t saddr, uint16_t sport,
+		uint32_t daddr, uint16_t dport)
+{
+	uint8_t *ip = frame + p->l3_off, *l4 = frame + p->l4_off;
+	uint32_t addrs, ports;
+	uint16_t old_ttl, c;
+
+	if (p->ethertype != GAX_PKT_ETHERTYPE_IPV4 ||
+			(p->proto != GAX_PKT_PROTO_TCP && p->proto != GAX_PKT_PROTO_UDP))
+		return -EINVAL;
+	if (ip[IP_TTL] <= 1)
+		return GAX_DROP_TTL_EXPIRED;
+	old_ttl = load_be16(ip + IP_TTL); /* TTL and protocol form one word */
+	addrs = delta32(load_be32(ip + IP_SADDR), saddr) + delta32(load_be32(ip + IP_DADDR), daddr);
+	ports = (uint32_t)(uint16_t)~load_be16(l4 + L4_SPORT) + sport +
+		(uint16_t)~load_be16(l4 + L4_DPORT) + dport;
+	ip[IP_TTL]--;
+	store_be32(ip + IP_SADDR, saddr);
+	store_be32(ip + IP_DADDR, daddr);
+	store_be16(l4 + L4_SPORT, sport);
+	store_be16(l4 + L4_DPORT, dport);
+	store_be16(ip + IP_CSUM, csum_apply(load_be16(ip + IP_CSUM),
+			addrs + (uint16_t)~old_ttl + load_be16(ip + IP_TTL)));
+	if (p->proto == GAX_PKT_PROTO_TCP) {
+		store_be16(l4 + TCP_CSUM, csum_apply(load_be16(l4 + TCP_CSUM), addrs + ports));
+	} else {
+		c = load_be16(l4 + UDP_CSUM);
+		if (c != 0) /* 0: the sender gave no checksum, and none is made up */
+			store_be16(l4 + UDP_CSUM, gax_pkt_csum_udp_final(csum_apply(c, addrs + ports)));
+	}
+	p->ttl = ip[IP_TTL];
+	p->saddr = saddr;
+	p->daddr = daddr;
+	p->sport = sport;
+	p->dport = dport;
+	return 0;
+}
+
 /*
  * The embedded packet of an ICMP error, with pointers to each checksum that
  * covers its fields: the ICMP checksum (every byte), its IPv4 header
