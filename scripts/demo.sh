@@ -67,10 +67,13 @@ for _ in $(seq 1 100); do
 done
 echo "$(head -1 "$work/servers.out") in ${P}s"
 
+# gaxd writes what is applied back to its config file: it runs on a copy.
+cp "$config" "$work/running.json"
 timeout 150 ip netns exec "${P}f" stdbuf -oL -eL build/app/gaxd/gaxd --no-huge -m 512 --no-pci \
 	--no-telemetry --file-prefix "gaxdemo$$" -l 0,1 \
 	--vdev net_af_packet0,iface=wan0 --vdev net_af_packet1,iface=lan0 \
-	-- --config "$config" --stats-json "$work/stats.json" >"$work/gaxd.out" 2>"$work/gaxd.err" &
+	-- --config "$work/running.json" --socket "$work/gaxd.sock" --stats-json "$work/stats.json" \
+	>"$work/gaxd.out" 2>"$work/gaxd.err" &
 gaxd_pid=$!
 for _ in $(seq 1 200); do # 20 s
 	grep -q "gaxd: ready" "$work/gaxd.out" 2>/dev/null && break
@@ -119,6 +122,19 @@ s = d["summary"]
 print(f"curl: {answered} of {len(lines)} requests answered; "
       f"UDP: {s['ok']} of {s['attempts']} datagrams answered")
 PY
+
+echo
+echo "== 6. A live change: drain endpoint 10.1.0.11 (weight 0) while gaxd serves"
+gaxctl=(build/app/gaxctl/gaxctl --socket "$work/gaxd.sock")
+"${gaxctl[@]}" endpoint set-weight --accelerator web --listener tcp-80 --group eg-local \
+	--address 10.1.0.11 --weight 0 | sed 's/^/  /' || true
+timeout 60 ip netns exec "${P}c" bash -c '
+	for i in $(seq 10 42); do curl -sS -m 3 --interface "10.0.0.$i" http://10.0.0.100:80/ 2>&1 | head -1; done' \
+	>"$work/curl2.txt" 2>&1 || true
+echo "33 new requests to http://10.0.0.100/ after the change went to:"
+grep -o "endpoint=[0-9.:]*" "$work/curl2.txt" | sort | uniq -c | sed 's/^/  /' || true
+echo "gaxctl show endpoints (flows counted since start; the drained one takes no new ones):"
+"${gaxctl[@]}" show endpoints 2>&1 | sed 's/^/  /' || true
 
 kill -TERM "$gaxd_pid"
 rc=0

@@ -79,7 +79,7 @@ fi
 timeout 150 ip netns exec "${P}f" stdbuf -oL -eL "$gaxd" --no-huge -m 512 --no-pci --no-telemetry \
 	--file-prefix "gaxdp$$" -l 0,1 \
 	--vdev net_af_packet0,iface=wan0 --vdev net_af_packet1,iface=lan0 \
-	-- --config "$config" --stats-json "$work/stats.json" \
+	-- --config "$config" --socket "$work/gaxd.sock" --stats-json "$work/stats.json" \
 	>"$work/gaxd.out" 2>"$work/gaxd.err" &
 gaxd_pid=$!
 ready=0

@@ -25,7 +25,7 @@ run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt1 --vdev net_null0 --vdev net_n
 check "gaxd --check loads the config, opens its devices and exits 0" 0 "check passed: 2 interface(s), 1 worker(s)"
 
 stats="${TMPDIR:-/tmp}/gaxd-stats.$$.json"
-run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt6 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --duration 1 --stats-json "$stats" --flows 4096
+run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt6 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --duration 1 --stats-json "$stats" --flows 4096 --socket "${TMPDIR:-/tmp}/gaxt6.$$.sock"
 check "gaxd forwards for --duration 1 s, then stops by itself and prints its counters" 0 "gaxd: counters"
 check "gaxd says when it is ready" 0 "gaxd: ready: 1 worker(s), 2 port(s)"
 # net_null receives endless garbage frames: every one must be counted as a drop.
