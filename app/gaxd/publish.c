@@ -102,6 +102,15 @@ publish(struct gaxd *d, struct gaxd_gen *g)
 
 	pthread_mutex_lock(&d->lock);
 	__atomic_store_n(&d->gen, g, __ATOMIC_RELEASE);
+	/*
+	 * Two grace periods. A worker reads d->gen, then reports its quiescent
+	 * state (worker_sync()), and keeps its generation from one loop to the
+	 * next: one that read the old pointer just before the store may report
+	 * the first grace period while still on old. Having reported it, it
+	 * sees g at its next read; the second grace period ends only after that
+	 * read and the switch that follows it. Then nothing touches old.
+	 */
+	rte_rcu_qsbr_synchronize(d->rcu, RTE_QSBR_THRID_INVALID);
 	rte_rcu_qsbr_synchronize(d->rcu, RTE_QSBR_THRID_INVALID);
 	/* Every worker runs g now and no longer touches old. */
 	d->snap = g->snap;
@@ -161,15 +170,15 @@ check_interfaces(const struct gax_config *run, const struct gax_config *cfg)
 				"path", "interfaces", "message", msg));
 	}
 	for (i = 0; i < cfg->n_interfaces; i++) {
-		char path[32];
+		bool same_name = strcmp(run->interfaces[i].name, cfg->interfaces[i].name) == 0;
+		char path[48];
 
-		if (strcmp(run->interfaces[i].name, cfg->interfaces[i].name) == 0 &&
-				strcmp(run->interfaces[i].device, cfg->interfaces[i].device) == 0)
+		if (same_name && strcmp(run->interfaces[i].device, cfg->interfaces[i].device) == 0)
 			continue;
 		snprintf(msg, sizeof(msg), "interface %u is %s on %s in the running configuration; "
 				"its name and device cannot change while gaxd runs (restart it)", i,
 				run->interfaces[i].name, run->interfaces[i].device);
-		snprintf(path, sizeof(path), "interfaces[%u]", i);
+		snprintf(path, sizeof(path), "interfaces[%u].%s", i, same_name ? "device" : "name");
 		return error_reply(msg, json_pack("[{s:s, s:s, s:s}]", "severity", "error",
 				"path", path, "message", msg));
 	}

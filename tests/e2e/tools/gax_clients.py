@@ -432,8 +432,8 @@ def hold(args, sources):
     return 0 if summary["ok"] == n and not alive else 1
 
 
-def stream(args, sources):
-    """A numbered UDP stream; see the module doc."""
+def udp_stream(args, sources):
+    """A numbered UDP stream; see the module doc (scenario "stream")."""
     import selectors
     sel = selectors.DefaultSelector()
     socks = []
@@ -564,7 +564,7 @@ def stream(args, sources):
     return 0 if good else 1
 
 
-LONG_RUNS = {"hold": hold, "stream": stream}
+LONG_RUNS = {"hold": hold, "stream": udp_stream}
 
 SCENARIOS = {"tcp": do_tcp, "udp": do_udp, "get": do_get, "put": do_put,
              "closed": do_closed}
