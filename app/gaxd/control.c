@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+
 #include "gaxd.h"
 
 #define GAXD_CTL_MAX_CLIENTS	32
@@ -181,11 +183,15 @@ static void
 client_request(struct gaxd *d, struct client *cl, const char *line, size_t len)
 {
 	json_error_t err;
-	json_t *req, *reply;
+	json_t *req, *reply, *timing;
 	char msg[256];
+	double parse_ms;
+	uint64_t t0;
 
 	d->ctl->requests++;
+	t0 = rte_rdtsc();
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+	parse_ms = 1e3 * (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
 	if (req == NULL || !json_is_object(req)) {
 		if (req == NULL)
 			snprintf(msg, sizeof(msg), "not JSON: column %d: %s", err.column, err.text);
@@ -197,6 +203,10 @@ client_request(struct gaxd *d, struct client *cl, const char *line, size_t len)
 	} else {
 		reply = gaxd_handle(d, req);
 		json_decref(req);
+		/* A change reports its steps' times: the request's parse is the first. */
+		timing = json_object_get(reply, "timing_ms");
+		if (timing != NULL)
+			json_object_set_new(timing, "parse", json_real(parse_ms));
 		if (!json_is_true(json_object_get(reply, "ok")))
 			d->ctl->errors++;
 	}
