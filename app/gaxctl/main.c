@@ -85,27 +85,6 @@ usage(const char *msg)
 	return EXIT_USAGE;
 }
 
-static json_t *
-diags_to_json(const struct gax_diags *d)
-{
-	json_t *arr = json_array();
-	unsigned int i;
-
-	for (i = 0; i < d->n && arr != NULL; i++) {
-		const struct gax_diag *g = &d->v[i];
-		json_t *o = json_pack("{s:s, s:s, s:s}",
-				"severity", g->severity == GAX_DIAG_ERROR ? "error" : "warning",
-				"path", g->path, "message", g->message);
-
-		if (o != NULL && g->line > 0) {
-			json_object_set_new(o, "line", json_integer(g->line));
-			json_object_set_new(o, "column", json_integer(g->column));
-		}
-		json_array_append_new(arr, o);
-	}
-	return arr;
-}
-
 /* Load a file, printing its diagnostics; NULL when it is not valid. */
 static struct gax_config *
 load(const char *path, bool quiet_warnings)
@@ -149,7 +128,7 @@ cmd_validate(int argc, char **argv)
 	cfg = gax_config_load_file(argv[optind], &d);
 	if (json) {
 		json_t *o = json_pack("{s:s, s:b, s:o}", "file", argv[optind], "valid", cfg != NULL,
-				"diagnostics", diags_to_json(&d));
+				"diagnostics", gax_diags_to_json(&d));
 
 		if (cfg == NULL && d.n == 0)
 			json_object_set_new(o, "error", json_string(strerror(errno)));

@@ -226,37 +226,11 @@ slot_make(uint64_t hash, uint32_t idx, unsigned int dir)
 	return ((uint64_t)flow_sig(hash) << 32) | (idx * 2 + dir + 1);
 }
 
-/*
- * Remove slot value @p sv (present) from the probe sequence starting at its
- * home, then shift back the entries after it that may move closer to their
- * home: Knuth's algorithm R, so no tombstone is ever left.
- */
+/* Remove slot value @p sv (present) from the index, leaving no tombstone. */
 static void
 index_remove(struct gax_flow_table *t, uint64_t sv)
 {
-	uint32_t mask = t->slot_mask;
-	uint32_t i = (uint32_t)(sv >> 32) & mask;
-	uint32_t j, home;
-	uint64_t s;
-
-	while (t->slots[i] != sv)
-		i = (i + 1) & mask;
-	for (;;) {
-		t->slots[i] = 0;
-		j = i;
-		for (;;) {
-			j = (j + 1) & mask;
-			s = t->slots[j];
-			if (s == 0)
-				return;
-			home = (uint32_t)(s >> 32) & mask;
-			/* The entry may fill the hole unless its home is within (i, j]. */
-			if (((j - home) & mask) >= ((j - i) & mask))
-				break;
-		}
-		t->slots[i] = s;
-		i = j;
-	}
+	gax_hash_oa_remove(t->slots, t->slot_mask, sv);
 }
 
 /* Take flow @p f (record @p idx) out of the index and onto the free list. */

@@ -65,6 +65,40 @@ gax_hash_range(uint64_t hash, uint32_t n)
 	return (uint32_t)(((hash >> 32) * (uint64_t)n) >> 32);
 }
 
+/**
+ * Remove @p sv (present) from an open-addressing table of 64-bit slots whose
+ * upper 32 bits are the hash (the home slot is hash & mask; 0 is an empty
+ * slot) and linear probing, then shift back the entries after it that may
+ * move closer to their home (Knuth's algorithm R): no tombstone is ever
+ * left. Shared by the flow and neighbour tables.
+ */
+static inline void
+gax_hash_oa_remove(uint64_t *slots, uint32_t mask, uint64_t sv)
+{
+	uint32_t i = (uint32_t)(sv >> 32) & mask;
+	uint32_t j, home;
+	uint64_t s;
+
+	while (slots[i] != sv)
+		i = (i + 1) & mask;
+	for (;;) {
+		slots[i] = 0;
+		j = i;
+		for (;;) {
+			j = (j + 1) & mask;
+			s = slots[j];
+			if (s == 0)
+				return;
+			home = (uint32_t)(s >> 32) & mask;
+			/* The entry may fill the hole unless its home is within (i, j]. */
+			if (((j - home) & mask) >= ((j - i) & mask))
+				break;
+		}
+		slots[i] = s;
+		i = j;
+	}
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -204,37 +204,11 @@ neigh_find(const struct gax_neigh_table *t, uint16_t iface, uint32_t addr, uint3
 	return NULL;
 }
 
-/*
- * Remove slot value @p sv (present) from the probe sequence starting at its
- * home, then shift back the entries after it that may move closer to their
- * home (Knuth's algorithm R): no tombstone is ever left.
- */
+/* Remove slot value @p sv (present) from the index, leaving no tombstone. */
 static void
 index_remove(struct gax_neigh_table *t, uint64_t sv)
 {
-	uint32_t mask = t->slot_mask;
-	uint32_t i = (uint32_t)(sv >> 32) & mask;
-	uint32_t j, home;
-	uint64_t s;
-
-	while (t->slots[i] != sv)
-		i = (i + 1) & mask;
-	for (;;) {
-		t->slots[i] = 0;
-		j = i;
-		for (;;) {
-			j = (j + 1) & mask;
-			s = t->slots[j];
-			if (s == 0)
-				return;
-			home = (uint32_t)(s >> 32) & mask;
-			/* The entry may fill the hole unless its home is within (i, j]. */
-			if (((j - home) & mask) >= ((j - i) & mask))
-				break;
-		}
-		t->slots[i] = s;
-		i = j;
-	}
+	gax_hash_oa_remove(t->slots, t->slot_mask, sv);
 }
 
 static inline uint32_t
