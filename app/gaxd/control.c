@@ -27,6 +27,7 @@
 #define GAXD_CTL_MAX_LINE	(64u << 20)
 #define GAXD_CTL_IDLE_S		10
 #define GAXD_CTL_READ_CHUNK	65536
+#define GAXD_CTL_MAX_OUT	(64u << 20)	/* replies waiting for a client that does not read */
 
 struct client {
 	int fd;
@@ -212,6 +213,12 @@ client_request(struct gaxd *d, struct client *cl, const char *line, size_t len)
 	}
 	if (!client_reply(cl, reply))
 		cl->closing = true;
+	/* A client that sends and never reads its replies is not waited for forever. */
+	if (cl->out_len - cl->out_off > GAXD_CTL_MAX_OUT) {
+		cl->closing = true;
+		cl->out_off = cl->out_len;
+		d->ctl->errors++;
+	}
 }
 
 /* Read what the client sent; serve every whole line. */
@@ -253,11 +260,14 @@ client_read(struct gaxd *d, struct client *cl)
 		cl->last = now_s();
 		/* Serve the whole lines received so far. */
 		start = cl->in;
-		while ((nl = memchr(start, '\n', cl->in_len - (size_t)(start - cl->in))) != NULL) {
+		while (!cl->closing &&
+				(nl = memchr(start, '\n', cl->in_len - (size_t)(start - cl->in))) != NULL) {
 			if (nl > start)
 				client_request(d, cl, start, (size_t)(nl - start));
 			start = nl + 1;
 		}
+		if (cl->closing && cl->out_off == cl->out_len && cl->out_len > 0)
+			return; /* dropped for not reading its replies */
 		cl->in_len -= (size_t)(start - cl->in);
 		memmove(cl->in, start, cl->in_len);
 		if (cl->in_len > GAXD_CTL_MAX_LINE) {
@@ -369,7 +379,7 @@ gaxd_control_poll(struct gaxd *d, int timeout_ms)
 			continue;
 		}
 		cl = &c->clients[map[k]];
-		if (pfd[k].revents & POLLIN)
+		if (pfd[k].revents & POLLIN && !cl->closing)
 			client_read(d, cl);
 		else if (pfd[k].revents & (POLLERR | POLLHUP | POLLNVAL))
 			cl->closing = true;
