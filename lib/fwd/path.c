@@ -481,9 +481,16 @@ serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *f
  * Parse and sort one frame; for TCP/UDP, build its lookup key, or decide to
  * hand it to its owner. Returns the kind (K_DONE when the verdict is set).
  */
+/* The owned-address entry of the last destination classified in this burst. */
+struct addr_memo {
+	uint32_t addr;	/* 0: none yet (0.0.0.0 is never a destination served) */
+	const struct gax_snap_addr_slot *slot;
+};
+
 static enum kind
 classify(struct gax_fwd_worker *w, const uint8_t *frame, uint16_t len, uint8_t csum,
-		uint16_t in_iface, bool redirected, struct frame *fr, struct gax_fwd_verdict *v)
+		uint16_t in_iface, bool redirected, struct addr_memo *memo, struct frame *fr,
+		struct gax_fwd_verdict *v)
 {
 	const struct gax_snap_addr_slot *a;
 	uint32_t owner;
@@ -513,7 +520,12 @@ classify(struct gax_fwd_worker *w, const uint8_t *frame, uint16_t len, uint8_t c
 		return K_ICMP;
 	gax_flow_key_init(&fr->key, fr->p.saddr, fr->p.daddr, fr->p.sport, fr->p.dport,
 			fr->p.proto);
-	a = gax_snapshot_find_addr(w->snap, fr->p.daddr);
+	/* Most frames of a burst go to one address: look it up once. */
+	if (fr->p.daddr != memo->addr) {
+		memo->addr = fr->p.daddr;
+		memo->slot = gax_snapshot_find_addr(w->snap, fr->p.daddr);
+	}
+	a = memo->slot;
 	if (a != NULL && a->kind == GAX_ADDR_ACCELERATOR)
 		return K_CLIENT;
 	if (a != NULL) {
@@ -541,6 +553,7 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 	struct gax_flow_key keys[GAX_FWD_BURST];
 	struct gax_flow *flows[GAX_FWD_BURST];
 	struct gax_fwd_iface_ctr *ic;
+	struct addr_memo memo = { 0, NULL };
 	unsigned int i, m = 0;
 	bool opened = false;
 
@@ -567,7 +580,7 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 		fr[i].lookup = -1;
 		fr[i].kind = (uint8_t)classify(w, frames[i], lens[i],
 				csum != NULL ? csum[i] : GAX_FWD_CSUM_UNKNOWN, in_iface, redirected,
-				&fr[i], &v[i]);
+				&memo, &fr[i], &v[i]);
 		if (fr[i].kind >= K_CLIENT) {
 			keys[m] = fr[i].key;
 			fr[i].lookup = (int8_t)m++;
