@@ -8,6 +8,7 @@
 #define GAX_PACKET_PRIV_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "gax_packet.h"
 
@@ -56,32 +57,57 @@
 #define ARP_THA		18
 #define ARP_TPA		24
 
+/* Network to host order and back (the same swap both ways). */
+static inline uint16_t
+be16_host(uint16_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap16(v);
+#else
+	return v;
+#endif
+}
+
+static inline uint32_t
+be32_host(uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap32(v);
+#else
+	return v;
+#endif
+}
+
 static inline uint16_t
 load_be16(const uint8_t *b)
 {
-	return (uint16_t)((b[0] << 8) | b[1]);
+	uint16_t v;
+
+	memcpy(&v, b, sizeof(v)); /* one unaligned load, whatever the alignment */
+	return be16_host(v);
 }
 
 static inline uint32_t
 load_be32(const uint8_t *b)
 {
-	return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+	uint32_t v;
+
+	memcpy(&v, b, sizeof(v));
+	return be32_host(v);
 }
 
 static inline void
 store_be16(uint8_t *b, uint16_t v)
 {
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
+	v = be16_host(v);
+	memcpy(b, &v, sizeof(v));
 }
 
 static inline void
 store_be32(uint8_t *b, uint32_t v)
 {
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
+	v = be32_host(v);
+	memcpy(b, &v, sizeof(v));
 }
 
 /* Whether an ICMP type carries an echo identifier gax treats as its ports. */
