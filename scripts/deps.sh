@@ -11,6 +11,8 @@ packages=(
 	dpdk dpdk-dev libdpdk-dev libjansson-dev libbpf-dev libcriterion-dev libssl-dev openssl
 	# tests and tools (clang and its runtime build the libFuzzer targets)
 	python3 valgrind iproute2 ethtool iputils-ping clang libclang-rt-14-dev curl
+	# Pktgen-DPDK scripts are checked against a mock of its Lua API (tests/cli/test_pktgen.sh)
+	lua5.4
 	# benchmark plots (perf/bench_forward.sh)
 	gnuplot-nox
 )
