@@ -987,6 +987,46 @@ Test(fwd, tcp_syn_held_for_arp_then_rewritten)
 	done(w);
 }
 
+/*
+ * The worker keeps a next hop's MAC between packets (emit()'s hop cache): a
+ * new MAC learned for it is used from the next packet on, and once the entry
+ * goes stale a packet still leaves and asks for a refresh, as without cache.
+ */
+Test(fwd, hop_cache_follows_the_neighbour_table)
+{
+	static const uint8_t moved[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee };
+	struct io io;
+	struct gax_fwd_worker *w = worker(&io);
+	struct frm f;
+	uint32_t ep;
+	uint64_t t = T0;
+	unsigned int k;
+
+	learn_all(w, T0);
+	tcp(&f, wan_mac, mac_of(CLIENT), CLIENT, VIP, 40001, 80, GAX_PKT_TCP_SYN, 64, 0);
+	assert_tx(run(w, &f, WAN, t), LAN, "SYN");
+	ep = f_daddr(&f);
+	for (k = 0; k < 3; k++) {
+		tcp(&f, wan_mac, mac_of(CLIENT), CLIENT, VIP, 40001, 80, GAX_PKT_TCP_ACK, 64, 10);
+		assert_tx(run(w, &f, WAN, t += MS), LAN, "ACK");
+		cr_assert_eq(memcmp(f.b, mac_of(ep), 6), 0, "ACK %u to the learned MAC", k);
+	}
+	/* The endpoint moves to another MAC (a gratuitous ARP, say). */
+	cr_assert_eq(gax_neigh_learn(w->neigh, LAN, ep, moved, t, false, NULL, NULL), 0);
+	tcp(&f, wan_mac, mac_of(CLIENT), CLIENT, VIP, 40001, 80, GAX_PKT_TCP_ACK, 64, 10);
+	assert_tx(run(w, &f, WAN, t += MS), LAN, "ACK after the move");
+	cr_assert_eq(memcmp(f.b, moved, 6), 0, "the next packet goes to the new MAC");
+	/* Past the reachable time: the entry is stale; the packet leaves and asks for a refresh. */
+	k = io.n_arp;
+	t += (GAX_NEIGH_DEFAULT_REACHABLE_MS + 1000) * MS;
+	tcp(&f, wan_mac, mac_of(CLIENT), CLIENT, VIP, 40001, 80, GAX_PKT_TCP_ACK, 64, 10);
+	assert_tx(run(w, &f, WAN, t), LAN, "ACK to a stale next hop");
+	cr_assert_eq(memcmp(f.b, moved, 6), 0, "still to the last MAC known");
+	cr_assert_eq(io.n_arp, k + 1, "a refresh request for the stale next hop, got %u", io.n_arp - k);
+	cr_assert_eq(io.arp[io.n_arp - 1].tip, ep);
+	done(w);
+}
+
 /* The endpoint's reply goes back from VIP:80, after an ARP for the on-link client. */
 Test(fwd, tcp_reply_translated_back_to_client)
 {

@@ -123,6 +123,21 @@ struct gax_fwd_counters {
 /** Called to broadcast an ARP request for @p tip from @p sip on @p iface. */
 typedef void (*gax_fwd_arp_fn)(void *ctx, uint16_t iface, uint32_t sip, uint32_t tip);
 
+/*
+ * A next hop's MAC kept from a neighbour-table hit (a direct-mapped cache in
+ * front of gax_neigh_resolve()): good while the table's version is the same
+ * and before `until` (see gax_neigh_hit_until()).
+ */
+struct gax_fwd_hop {
+	uint32_t addr;		/**< 0: empty (never a next hop). */
+	uint16_t iface;
+	uint8_t mac[6];
+	uint64_t version;
+	uint64_t until;
+};
+
+#define GAX_FWD_HOP_SLOTS 64	/**< Next hops a worker keeps (a power of two). */
+
 struct gax_fwd_worker {
 	const struct gax_snapshot *snap;	/**< Read each burst; not owned. */
 	struct gax_flow_table *flows;		/**< Owned by this worker. */
@@ -143,6 +158,7 @@ struct gax_fwd_worker {
 	bool own_ctr;	/**< The counter arrays are the ones gax_fwd_create() made. */
 	uint64_t last_housekeep;	/**< When gax_fwd_housekeep() last ran. */
 	uint64_t sweep_carry;		/**< Fraction of a record carried to the next one. */
+	struct gax_fwd_hop hops[GAX_FWD_HOP_SLOTS];	/**< Next hops' MACs, see emit(). */
 };
 
 /** Worker options; start from gax_fwd_opts_init(). */

@@ -21,12 +21,26 @@ enum kind {
 
 struct frame {
 	struct gax_pkt p;
-	struct gax_flow_key key;
+	const struct gax_flow_key *key;	/* in the burst's lookup array (TCP/UDP) */
 	uint8_t kind;
 	int8_t lookup;	/* index in the burst's lookup arrays, or -1 */
 };
 
 static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* Whether the 6 bytes at @p a are the MAC @p b (two loads each, no call). */
+static inline bool
+mac_is(const uint8_t *a, const uint8_t *b)
+{
+	uint32_t a4, b4;
+	uint16_t a2, b2;
+
+	memcpy(&a4, a, 4);
+	memcpy(&b4, b, 4);
+	memcpy(&a2, a + 4, 2);
+	memcpy(&b2, b + 4, 2);
+	return ((a4 ^ b4) | (uint32_t)(a2 ^ b2)) == 0;
+}
 
 static inline void
 drop(struct gax_fwd_worker *w, struct gax_fwd_verdict *v, enum gax_drop_reason r)
@@ -68,19 +82,44 @@ held_resolved(void *ctx, void *pkt, uint16_t iface, uint32_t addr, const uint8_t
 		w->tx_held(w->io_ctx, pkt, iface, addr, mac);
 }
 
-/* Send a rewritten frame towards @p next_hop on @p iface: MACs from the neighbour table. */
-static void
+static inline struct gax_fwd_hop *
+hop_slot(struct gax_fwd_worker *w, uint16_t iface, uint32_t next_hop)
+{
+	return &w->hops[((next_hop * 0x9e3779b1u) >> 26 ^ iface) & (GAX_FWD_HOP_SLOTS - 1)];
+}
+
+/*
+ * Send a rewritten frame towards @p next_hop on @p iface: MACs from the
+ * worker's hop cache, else from the neighbour table (which may hold the
+ * frame and ask), whose hits refill the cache.
+ */
+static inline void
 emit(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, uint16_t iface, uint32_t next_hop,
 		uint64_t now, struct gax_fwd_verdict *v)
 {
+	struct gax_fwd_hop *h = hop_slot(w, iface, next_hop);
 	uint8_t mac[6];
 	bool ask = false;
 
+	if (h->addr == next_hop && h->iface == iface && now < h->until &&
+			h->version == gax_neigh_version(w->neigh)) {
+		gax_pkt_set_macs(frame, w->mac[iface], h->mac);
+		v->action = GAX_FWD_TX;
+		v->iface = iface;
+		return;
+	}
 	switch (gax_neigh_resolve(w->neigh, iface, next_hop, now, pkt, mac, &ask)) {
 	case GAX_NEIGH_HIT:
 		gax_pkt_set_macs(frame, w->mac[iface], mac);
 		v->action = GAX_FWD_TX;
 		v->iface = iface;
+		if (!ask) {
+			h->addr = next_hop;
+			h->iface = iface;
+			memcpy(h->mac, mac, sizeof(h->mac));
+			h->version = gax_neigh_version(w->neigh);
+			h->until = gax_neigh_hit_until(w->neigh, iface, next_hop);
+		}
 		break;
 	case GAX_NEIGH_HELD:
 		v->action = GAX_FWD_HELD;
@@ -358,7 +397,7 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 		}
 	}
 	gax_flow_key_init(&ek, e->addr, nat_addr, eport, nat_port, p->proto);
-	rc = gax_flow_insert(w->flows, &fr->key, &ek, l->id, e->id, now, l->idle_timeout, fp);
+	rc = gax_flow_insert(w->flows, fr->key, &ek, l->id, e->id, now, l->idle_timeout, fp);
 	if (rc == -ENOSPC) {
 		drop(w, v, GAX_DROP_FLOW_TABLE_FULL);
 		return;
@@ -373,6 +412,17 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 	w->ctr.endpoint[e->id].new_flows++;
 }
 
+/*
+ * One of 64 bits for a client key: a frame whose flow was missing from the
+ * burst's lookup looks again only when a flow opened earlier in the burst
+ * has its bit (two frames of one new flow in one burst).
+ */
+static inline uint64_t
+key_bit(const struct gax_flow_key *k)
+{
+	return 1ull << ((k->saddr ^ k->sport ^ ((uint32_t)k->dport << 3)) & 63);
+}
+
 /* Client -> accelerated address: to the flow's endpoint. */
 static void
 serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *fr,
@@ -385,7 +435,7 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 	uint16_t iface;
 
 	if (f == NULL && recheck) /* an earlier frame of this burst may have opened it */
-		f = gax_flow_lookup(w->flows, &fr->key);
+		f = gax_flow_lookup(w->flows, fr->key);
 	if (f != NULL && gax_snapshot_listener_of_id(s, f->listener) == GAX_SNAP_NONE) {
 		/* Its listener was deleted: the flow ends; the packet is a new one. */
 		gax_fwd_end_flow(w, f);
@@ -399,7 +449,7 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 		new_flow(w, fr, redirected, now, &f, v);
 		if (f == NULL)
 			return;
-	} else if (gax_flow_key_dir(f, &fr->key) != GAX_FLOW_DIR_CLIENT) {
+	} else if (gax_flow_key_dir(f, fr->key) != GAX_FLOW_DIR_CLIENT) {
 		drop(w, v, GAX_DROP_NO_FLOW);
 		return;
 	} else {
@@ -442,7 +492,7 @@ serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *f
 	uint32_t next_hop, client;
 	uint16_t iface;
 
-	if (f == NULL || gax_flow_key_dir(f, &fr->key) != GAX_FLOW_DIR_ENDPOINT) {
+	if (f == NULL || gax_flow_key_dir(f, fr->key) != GAX_FLOW_DIR_ENDPOINT) {
 		drop(w, v, fr->kind == K_NAT_REPLY ? GAX_DROP_NO_FLOW : GAX_DROP_NOT_FOR_US);
 		return;
 	}
@@ -502,9 +552,9 @@ classify(struct gax_fwd_worker *w, const uint8_t *frame, uint16_t len, uint8_t c
 		return K_DONE;
 	}
 	/* Only frames to this interface (or broadcast ARP) are ours. */
-	if (memcmp(frame, w->mac[in_iface], 6) != 0 &&
+	if (!mac_is(frame, w->mac[in_iface]) &&
 			!(fr->p.ethertype == GAX_PKT_ETHERTYPE_ARP &&
-			memcmp(frame, bcast_mac, 6) == 0)) {
+			mac_is(frame, bcast_mac))) {
 		drop(w, v, GAX_DROP_NOT_FOR_US);
 		return K_DONE;
 	}
@@ -518,8 +568,6 @@ classify(struct gax_fwd_worker *w, const uint8_t *frame, uint16_t len, uint8_t c
 	}
 	if (fr->p.proto == GAX_PKT_PROTO_ICMP)
 		return K_ICMP;
-	gax_flow_key_init(&fr->key, fr->p.saddr, fr->p.daddr, fr->p.sport, fr->p.dport,
-			fr->p.proto);
 	/* Most frames of a burst go to one address: look it up once. */
 	if (fr->p.daddr != memo->addr) {
 		memo->addr = fr->p.daddr;
@@ -555,7 +603,7 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 	struct gax_fwd_iface_ctr *ic;
 	struct addr_memo memo = { 0, NULL };
 	unsigned int i, m = 0;
-	bool opened = false;
+	uint64_t opened = 0;	/* a bit per client key hash of the flows this burst opened */
 
 	if (n > GAX_FWD_BURST)
 		n = GAX_FWD_BURST;
@@ -582,7 +630,10 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 				csum != NULL ? csum[i] : GAX_FWD_CSUM_UNKNOWN, in_iface, redirected,
 				&memo, &fr[i], &v[i]);
 		if (fr[i].kind >= K_CLIENT) {
-			keys[m] = fr[i].key;
+			/* Built in place: a copy would read it back before the stores land. */
+			gax_flow_key_init(&keys[m], fr[i].p.saddr, fr[i].p.daddr, fr[i].p.sport,
+					fr[i].p.dport, fr[i].p.proto);
+			fr[i].key = &keys[m];
 			fr[i].lookup = (int8_t)m++;
 		}
 	}
@@ -605,10 +656,11 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 					&v[i]);
 			break;
 		case K_CLIENT:
-			serve_client(w, frames[i], pkts[i], &fr[i], f, redirected, opened, now,
+			serve_client(w, frames[i], pkts[i], &fr[i], f, redirected,
+					f == NULL && (opened & key_bit(fr[i].key)) != 0, now,
 					&v[i]);
 			if (f == NULL)
-				opened = true;
+				opened |= key_bit(fr[i].key);
 			break;
 		case K_NAT_REPLY:
 		case K_RESERVE_REPLY:

@@ -207,6 +207,23 @@ int gax_neigh_delete(struct gax_neigh_table *t, uint16_t iface, uint32_t addr,
 		gax_neigh_pkt_fn drop_fn, void *ctx);
 
 /**
+ * A number that changes whenever any entry's state or MAC changes (learned,
+ * made static, forgotten, deleted, freed). With gax_neigh_hit_until() it lets
+ * a caller keep the MAC of a hit and skip gax_neigh_resolve() for that next
+ * hop. Thread safety: the owner only.
+ */
+uint64_t gax_neigh_version(const struct gax_neigh_table *t);
+
+/**
+ * Until when (in the table's ticks) gax_neigh_resolve() of (@p iface,
+ * @p addr) would return the same hit and ask for nothing, provided
+ * gax_neigh_version() has not changed: UINT64_MAX for a static entry, the
+ * moment a resolved entry goes stale (its refresh is then due), 0 when there
+ * is no usable entry. Thread safety: the owner only.
+ */
+uint64_t gax_neigh_hit_until(const struct gax_neigh_table *t, uint16_t iface, uint32_t addr);
+
+/**
  * Find the MAC of next hop (@p iface, @p addr) for packet @p pkt.
  *
  * A static, resolved or stale entry is a hit. A stale entry past its last

@@ -225,6 +225,7 @@ neigh_entry_set_state(struct gax_neigh_table *t, struct neigh_entry *e, enum nei
 	if (state != NEIGH_FREE)
 		t->n_state[state]++;
 	e->state = (uint8_t)state;
+	t->version++; /* every MAC change comes with a call here (learn, add_static) */
 }
 
 struct neigh_entry *
@@ -440,4 +441,27 @@ uint32_t
 gax_neigh_capacity(const struct gax_neigh_table *t)
 {
 	return t->capacity;
+}
+
+uint64_t
+gax_neigh_version(const struct gax_neigh_table *t)
+{
+	return t->version;
+}
+
+uint64_t
+gax_neigh_hit_until(const struct gax_neigh_table *t, uint16_t iface, uint32_t addr)
+{
+	const struct neigh_entry *e;
+
+	if (!neigh_key_ok(iface, addr))
+		return 0;
+	e = neigh_find(t, iface, addr, NULL);
+	if (e == NULL)
+		return 0;
+	if (e->state == NEIGH_STATIC)
+		return UINT64_MAX;
+	if (e->state == NEIGH_RESOLVED)
+		return e->updated + t->reachable_ticks; /* then stale: a refresh is due */
+	return 0;
 }

@@ -68,6 +68,7 @@ struct gax_neigh_table {
 	uint32_t max_retries;
 
 	uint32_t n_state[NEIGH_N_STATES];	/* entries per enum neigh_state (not free ones) */
+	uint64_t version;		/* bumped by every change of an entry's state (and MAC) */
 	struct gax_neigh_stats stats;
 };
 

@@ -6,10 +6,11 @@
  * when it has none; rewrites never recompute, they update incrementally
  * (the inline helpers in gax_packet.h).
  *
- * The sum is taken over native 32-bit words loaded with memcpy (any
- * alignment) into a 64-bit accumulator, then folded; the one's complement
- * sum is byte-order independent up to a final byte swap (RFC 1071 2.(B)),
- * which a little-endian host applies before adding the tail bytes.
+ * The sum is taken over the bytes as the host loads them (wire order, 8 at a
+ * time, with memcpy: any alignment) into a 64-bit accumulator, then folded;
+ * the one's complement sum is byte-order independent up to a final byte swap
+ * (RFC 1071 2.(B)), so a verification never swaps at all: the sum of a right
+ * segment is 0xffff in either order.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,62 +22,93 @@
 static inline uint32_t
 fold64(uint64_t s)
 {
-	while ((s >> 16) != 0)
-		s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
 	return (uint32_t)s;
+}
+
+/*
+ * The one's complement sum of @p len bytes at @p b, as the host loads them
+ * (wire order), added to @p acc, unfolded: 8 bytes at a time into a 64-bit
+ * accumulator with the carry added back, then the tail. @p b starts a 16-bit
+ * word of the checksummed data (an even offset).
+ */
+static inline uint64_t
+sum_wire(const uint8_t *b, uint32_t len, uint64_t acc)
+{
+	uint64_t q;
+	uint32_t w;
+	uint16_t h;
+
+	while (len >= 8) {
+		memcpy(&q, b, sizeof(q));
+		acc += q;
+		acc += acc < q; /* end-around carry */
+		b += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		memcpy(&w, b, sizeof(w));
+		acc += w;
+		acc += acc < w;
+		b += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&h, b, sizeof(h));
+		acc += h;
+		acc += acc < h;
+		b += 2;
+		len -= 2;
+	}
+	if (len == 1) {
+		/* The last byte is the first of its 16-bit word, zero-padded. */
+		h = wire16((uint16_t)(b[0] << 8));
+		acc += h;
+		acc += acc < h;
+	}
+	return acc;
 }
 
 uint32_t
 gax_pkt_csum_partial(const void *data, uint32_t len, uint32_t sum)
 {
-	const uint8_t *b = data;
-	uint64_t acc = 0;
-	uint32_t w, s;
+	uint32_t s = fold64(sum_wire(data, len, 0));
 
-	while (len >= 4) {
-		memcpy(&w, b, sizeof(w));
-		acc += w;
-		b += 4;
-		len -= 4;
-	}
-	s = fold64(acc);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	s = ((s & 0xff) << 8) | (s >> 8);
-#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
-#error "unknown byte order"
-#endif
-	if (len >= 2) {
-		s += load_be16(b);
-		b += 2;
-		len -= 2;
-	}
-	if (len == 1)
-		s += (uint32_t)b[0] << 8;
+	/* Wire order to host order: the sum swaps as its words do (RFC 1071 2.(B)). */
+	s = be16_host((uint16_t)s);
 	return fold64((uint64_t)s + sum);
 }
 
 bool
 gax_pkt_l4_csum_ok(const uint8_t *frame, const struct gax_pkt *p)
 {
-	const uint8_t *l4 = frame + p->l4_off;
-	uint32_t sum;
+	const uint8_t *ip = frame + p->l3_off, *l4 = frame + p->l4_off;
+	uint64_t acc;
+	uint32_t a[2];
 
 	if (p->ethertype != GAX_PKT_ETHERTYPE_IPV4)
 		return true;
 	switch (p->proto) {
 	case GAX_PKT_PROTO_UDP:
-	case GAX_PKT_PROTO_TCP:
-		if (p->proto == GAX_PKT_PROTO_UDP && load_be16(l4 + UDP_CSUM) == 0)
+		if (l4[UDP_CSUM] == 0 && l4[UDP_CSUM + 1] == 0)
 			return true; /* no checksum */
-		sum = gax_pkt_csum_pseudo(p->saddr, p->daddr, p->proto, p->l4_len);
+		/* fall through */
+	case GAX_PKT_PROTO_TCP:
+		/* The pseudo header, summed in wire order as the rest. */
+		memcpy(a, ip + IP_SADDR, sizeof(a));
+		acc = (uint64_t)a[0] + a[1] + wire16(p->proto) + wire16(p->l4_len);
 		break;
 	case GAX_PKT_PROTO_ICMP:
-		sum = 0;
+		acc = 0;
 		break;
 	default:
 		return false;
 	}
-	return gax_pkt_csum_fold(gax_pkt_csum_partial(l4, p->l4_len, sum)) == 0;
+	/* Right when everything, the checksum field included, sums to 0xffff. */
+	return fold64(sum_wire(l4, p->l4_len, acc)) == 0xffff;
 }
 
 void

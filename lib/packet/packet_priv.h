@@ -78,6 +78,16 @@ be32_host(uint32_t v)
 #endif
 }
 
+/*
+ * The 16-bit value @p v as a host load of its two bytes in network order
+ * gives it: a value to add to sums taken over wire-order words.
+ */
+static inline uint16_t
+wire16(uint16_t v)
+{
+	return be16_host(v);
+}
+
 static inline uint16_t
 load_be16(const uint8_t *b)
 {

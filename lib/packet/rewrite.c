@@ -157,55 +157,66 @@ gax_pkt_ttl_dec(uint8_t *frame, struct gax_pkt *p)
 	return 0;
 }
 
-/* The one's complement sum of ~old + new over a 32-bit field's two words. */
-static inline uint32_t
-delta32(uint32_t old_val, uint32_t new_val)
-{
-	return (uint32_t)(uint16_t)~(old_val >> 16) + (uint16_t)~(old_val & 0xffff) +
-		(new_val >> 16) + (new_val & 0xffff);
-}
-
-/* HC' = ~(~HC + delta) (RFC 1624 eqn. 3, several words at once). */
+/* HC' = ~(~HC + delta) on a checksum field as loaded from the wire; delta unfolded. */
 static inline uint16_t
-csum_apply(uint16_t csum, uint32_t delta)
+wire_csum_apply(uint16_t csum_wire, uint64_t delta)
 {
-	uint32_t s = (uint32_t)(uint16_t)~csum + delta;
+	uint64_t s = (uint16_t)~csum_wire + delta;
 
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
 }
 
+/*
+ * Every field is handled as the host loads it from the wire: the one's
+ * complement arithmetic of RFC 1624 does not care about byte order as long
+ * as old values, new values and the checksum are all in the same one, so
+ * the only swaps are of the four new values.
+ */
 int
 gax_pkt_nat_forward(uint8_t *frame, struct gax_pkt *p, uint32_t saddr, uint16_t sport,
 		uint32_t daddr, uint16_t dport)
 {
 	uint8_t *ip = frame + p->l3_off, *l4 = frame + p->l4_off;
-	uint32_t addrs, ports;
-	uint16_t old_ttl, c;
+	uint32_t old_a[2], new_a[2], old_ports, new_ports;
+	uint64_t addrs;
+	uint16_t old_tp, new_tp, c;
 
 	if (p->ethertype != GAX_PKT_ETHERTYPE_IPV4 ||
 			(p->proto != GAX_PKT_PROTO_TCP && p->proto != GAX_PKT_PROTO_UDP))
 		return -EINVAL;
 	if (ip[IP_TTL] <= 1)
 		return GAX_DROP_TTL_EXPIRED;
-	old_ttl = load_be16(ip + IP_TTL); /* TTL and protocol form one word */
-	addrs = delta32(load_be32(ip + IP_SADDR), saddr) + delta32(load_be32(ip + IP_DADDR), daddr);
-	ports = (uint32_t)(uint16_t)~load_be16(l4 + L4_SPORT) + sport +
-		(uint16_t)~load_be16(l4 + L4_DPORT) + dport;
+	memcpy(old_a, ip + IP_SADDR, sizeof(old_a));
+	memcpy(&old_ports, l4 + L4_SPORT, sizeof(old_ports));
+	memcpy(&old_tp, ip + IP_TTL, sizeof(old_tp)); /* TTL and protocol form one word */
+	new_a[0] = be32_host(saddr);
+	new_a[1] = be32_host(daddr);
+	new_ports = be32_host(((uint32_t)sport << 16) | dport);
 	ip[IP_TTL]--;
-	store_be32(ip + IP_SADDR, saddr);
-	store_be32(ip + IP_DADDR, daddr);
-	store_be16(l4 + L4_SPORT, sport);
-	store_be16(l4 + L4_DPORT, dport);
-	store_be16(ip + IP_CSUM, csum_apply(load_be16(ip + IP_CSUM),
-			addrs + (uint16_t)~old_ttl + load_be16(ip + IP_TTL)));
+	memcpy(&new_tp, ip + IP_TTL, sizeof(new_tp));
+	memcpy(ip + IP_SADDR, new_a, sizeof(new_a));
+	memcpy(l4 + L4_SPORT, &new_ports, sizeof(new_ports));
+	/* ~old + new per 32-bit word: the one's complement sum folds to the same 16 bits. */
+	addrs = (uint64_t)(uint32_t)~old_a[0] + new_a[0] + (uint32_t)~old_a[1] + new_a[1];
+	memcpy(&c, ip + IP_CSUM, sizeof(c));
+	c = wire_csum_apply(c, addrs + (uint16_t)~old_tp + new_tp);
+	memcpy(ip + IP_CSUM, &c, sizeof(c));
+	addrs += (uint64_t)(uint32_t)~old_ports + new_ports;
 	if (p->proto == GAX_PKT_PROTO_TCP) {
-		store_be16(l4 + TCP_CSUM, csum_apply(load_be16(l4 + TCP_CSUM), addrs + ports));
+		memcpy(&c, l4 + TCP_CSUM, sizeof(c));
+		c = wire_csum_apply(c, addrs);
+		memcpy(l4 + TCP_CSUM, &c, sizeof(c));
 	} else {
-		c = load_be16(l4 + UDP_CSUM);
-		if (c != 0) /* 0: the sender gave no checksum, and none is made up */
-			store_be16(l4 + UDP_CSUM, gax_pkt_csum_udp_final(csum_apply(c, addrs + ports)));
+		memcpy(&c, l4 + UDP_CSUM, sizeof(c));
+		if (c != 0) { /* 0: the sender gave no checksum, and none is made up */
+			c = wire_csum_apply(c, addrs);
+			c = c == 0 ? 0xffff : c; /* 0 means none: the same value in either order */
+			memcpy(l4 + UDP_CSUM, &c, sizeof(c));
+		}
 	}
 	p->ttl = ip[IP_TTL];
 	p->saddr = saddr;
