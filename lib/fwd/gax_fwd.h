@@ -55,6 +55,7 @@ extern "C" {
 #define GAX_FWD_MAX_IFACES	GAX_NEIGH_MAX_IFACES	/**< Interfaces per worker. */
 #define GAX_FWD_MAX_WORKERS	GAX_FLOW_MAX_WORKERS
 #define GAX_FWD_SWEEP_MS	1000	/**< A full sweep of the flow table takes this long. */
+#define GAX_FWD_HOUSEKEEP_US	50	/**< gax_fwd_housekeep() works at most this often. */
 /* Seed of the owner hash of reserve-client-IP flows (fixed: both directions agree). */
 #define GAX_FWD_SEED_OWNER	0x676178726f757465ULL
 
@@ -157,6 +158,7 @@ struct gax_fwd_worker {
 	uint64_t ticks_per_second;
 	bool own_ctr;	/**< The counter arrays are the ones gax_fwd_create() made. */
 	uint64_t last_housekeep;	/**< When gax_fwd_housekeep() last ran. */
+	uint64_t housekeep_ticks;	/**< GAX_FWD_HOUSEKEEP_US in ticks. */
 	uint64_t sweep_carry;		/**< Fraction of a record carried to the next one. */
 	struct gax_fwd_hop hops[GAX_FWD_HOP_SLOTS];	/**< Next hops' MACs, see emit(). */
 };
@@ -252,7 +254,8 @@ void gax_fwd_tick(struct gax_fwd_worker *w, uint64_t now, unsigned int flow_budg
  * the flow table is swept once every GAX_FWD_SWEEP_MS whatever the packet
  * rate (a fixed budget per loop would read the whole table many times a
  * second under load, for nothing), the neighbour table likewise. Call it
- * once per loop.
+ * once per loop: it returns at once unless GAX_FWD_HOUSEKEEP_US have passed
+ * (what it would do is carried to the next time).
  */
 void gax_fwd_housekeep(struct gax_fwd_worker *w, uint64_t now);
 

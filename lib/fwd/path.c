@@ -301,28 +301,21 @@ serve_icmp(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax_pkt *
 /* ---- TCP and UDP ---------------------------------------------------------------- */
 
 /*
- * Idle timeout of a flow's listener. A flow records its listener's id, not
- * its index: the id survives configuration changes (see gax_snapshot.h).
+ * Note a packet of flow @p f, whose listener is at index @p li of the
+ * snapshot (flows record their listener's id, which survives configuration
+ * changes; the caller looked it up): its idle timeout restarts.
  */
-static inline uint32_t
-flow_timeout(const struct gax_fwd_worker *w, const struct gax_flow *f)
-{
-	uint32_t li = gax_snapshot_listener_of_id(w->snap, f->listener);
-
-	if (li != GAX_SNAP_NONE)
-		return w->snap->listeners[li].idle_timeout;
-	return f->proto == GAX_PKT_PROTO_TCP ? 900 : 20;
-}
-
 static inline void
-track(struct gax_fwd_worker *w, struct gax_flow *f, enum gax_flow_dir dir,
+track(struct gax_fwd_worker *w, struct gax_flow *f, uint32_t li, enum gax_flow_dir dir,
 		const struct gax_pkt *p, uint64_t now)
 {
+	uint32_t timeout = w->snap->listeners[li].idle_timeout;
+
 	if (p->proto == GAX_PKT_PROTO_TCP) {
-		if (gax_flow_tcp_track(w->flows, f, dir, p->tcp_flags, now, flow_timeout(w, f)))
+		if (gax_flow_tcp_track(w->flows, f, dir, p->tcp_flags, now, timeout))
 			w->ctr.tcp_reopened++;
 	} else {
-		gax_flow_touch(w->flows, f, now, flow_timeout(w, f));
+		gax_flow_touch(w->flows, f, now, timeout);
 	}
 }
 
@@ -431,12 +424,12 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 {
 	const struct gax_snapshot *s = w->snap;
 	struct gax_pkt *p = &fr->p;
-	uint32_t next_hop, ep_addr, ei;
+	uint32_t next_hop, ep_addr, ei, li = GAX_SNAP_NONE;
 	uint16_t iface;
 
 	if (f == NULL && recheck) /* an earlier frame of this burst may have opened it */
 		f = gax_flow_lookup(w->flows, fr->key);
-	if (f != NULL && gax_snapshot_listener_of_id(s, f->listener) == GAX_SNAP_NONE) {
+	if (f != NULL && (li = gax_snapshot_listener_of_id(s, f->listener)) == GAX_SNAP_NONE) {
 		/* Its listener was deleted: the flow ends; the packet is a new one. */
 		gax_fwd_end_flow(w, f);
 		f = NULL;
@@ -453,7 +446,7 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 		drop(w, v, GAX_DROP_NO_FLOW);
 		return;
 	} else {
-		track(w, f, GAX_FLOW_DIR_CLIENT, p, now);
+		track(w, f, li, GAX_FLOW_DIR_CLIENT, p, now);
 	}
 	ep_addr = gax_flow_endpoint_addr(f);
 	ei = gax_snapshot_endpoint_of_id(s, f->endpoint);
@@ -489,19 +482,20 @@ serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *f
 		struct gax_flow *f, uint64_t now, struct gax_fwd_verdict *v)
 {
 	struct gax_pkt *p = &fr->p;
-	uint32_t next_hop, client;
+	uint32_t next_hop, client, li;
 	uint16_t iface;
 
 	if (f == NULL || gax_flow_key_dir(f, fr->key) != GAX_FLOW_DIR_ENDPOINT) {
 		drop(w, v, fr->kind == K_NAT_REPLY ? GAX_DROP_NO_FLOW : GAX_DROP_NOT_FOR_US);
 		return;
 	}
-	if (gax_snapshot_listener_of_id(w->snap, f->listener) == GAX_SNAP_NONE) {
+	li = gax_snapshot_listener_of_id(w->snap, f->listener);
+	if (li == GAX_SNAP_NONE) {
 		gax_fwd_end_flow(w, f); /* its listener was deleted */
 		drop(w, v, GAX_DROP_NO_FLOW);
 		return;
 	}
-	track(w, f, GAX_FLOW_DIR_ENDPOINT, p, now);
+	track(w, f, li, GAX_FLOW_DIR_ENDPOINT, p, now);
 	client = gax_flow_client_addr(f);
 	if (!gax_snapshot_route(w->snap, client, &iface, &next_hop)) {
 		drop(w, v, GAX_DROP_NO_ROUTE);

@@ -119,6 +119,7 @@ gax_fwd_create(const struct gax_snapshot *snap, const struct gax_fwd_opts *o)
 	w->n_ifaces = snap->n_interfaces;
 	w->verify_l4_csum = o->verify_l4_csum;
 	w->ticks_per_second = o->ticks_per_second;
+	w->housekeep_ticks = o->ticks_per_second / (1000000 / GAX_FWD_HOUSEKEEP_US);
 	/* Counters by id; later snapshots bring their own arrays (gax_fwd_switch()). */
 	w->ctr.n_listeners = snap->next_listener_id;
 	w->ctr.n_endpoints = snap->next_endpoint_id;
@@ -233,6 +234,8 @@ gax_fwd_housekeep(struct gax_fwd_worker *w, uint64_t now)
 		return;
 	}
 	elapsed = now - w->last_housekeep;
+	if (elapsed < w->housekeep_ticks)
+		return; /* a few records at a time cost more than they do */
 	if (elapsed > sweep)
 		elapsed = sweep; /* a long pause: one whole sweep is enough */
 	/* Records to look at: span * elapsed / sweep, remainder carried. */
