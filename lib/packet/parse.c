@@ -67,7 +67,11 @@ gax_drop_reason_name(enum gax_drop_reason r)
 static inline int
 is_martian_source(uint32_t a)
 {
-	return (a >> 24) == 0 || (a >> 24) == 127 || (a >> 28) == 0xe || a == 0xffffffff;
+	uint32_t o = a >> 24;
+
+	if (o - 1 < 223 && o != 127) /* the usual source: 1-126, 128-223 */
+		return 0;
+	return o == 0 || o == 127 || (o & 0xf0) == 0xe0 || a == 0xffffffff;
 }
 
 static int
@@ -163,13 +167,12 @@ parse_ipv4(const uint8_t *ip, uint32_t avail, struct gax_pkt *p)
 
 	if (avail < GAX_PKT_IPV4_HLEN)
 		return GAX_DROP_TRUNCATED_IPV4;
-	if ((ip[IP_VIHL] >> 4) != 4)
-		return GAX_DROP_BAD_IP_VERSION;
-	ihl = (uint32_t)(ip[IP_VIHL] & 0xf) * 4;
-	if (ihl < GAX_PKT_IPV4_HLEN)
-		return GAX_DROP_BAD_IHL;
-	if (ihl > GAX_PKT_IPV4_HLEN)
-		return GAX_DROP_IP_OPTIONS;
+	if (ip[IP_VIHL] != 0x45) { /* not version 4 with a 20-byte header: why not */
+		if ((ip[IP_VIHL] >> 4) != 4)
+			return GAX_DROP_BAD_IP_VERSION;
+		return (ip[IP_VIHL] & 0xf) < 5 ? GAX_DROP_BAD_IHL : GAX_DROP_IP_OPTIONS;
+	}
+	ihl = GAX_PKT_IPV4_HLEN;
 	/* Before any other field is believed: a corrupted header is a bad checksum. */
 	if (!ip_header_csum_ok(ip))
 		return GAX_DROP_BAD_IP_CSUM;
