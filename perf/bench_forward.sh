@@ -56,9 +56,11 @@ if [ "$quick" = 1 ]; then
 fi
 
 gaxd="$build/app/gaxd/gaxd"
+gaxgen="$build/app/gaxgen/gaxgen"
 testpmd="$(command -v dpdk-testpmd || true)"
 fail() { echo "bench_forward: $*" >&2; exit 1; }
 [ -x "$gaxd" ] || fail "no $gaxd: build first (scripts/build.sh, or --build DIR)"
+[ -x "$gaxgen" ] || fail "no $gaxgen: build first (scripts/build.sh, or --build DIR)"
 [ -n "$testpmd" ] || fail "dpdk-testpmd not found: it is the reference (Debian package dpdk; scripts/deps.sh)"
 command -v python3 >/dev/null || fail "python3 not found (scripts/deps.sh)"
 command -v timeout >/dev/null || fail "timeout (coreutils) not found"
@@ -66,13 +68,13 @@ command -v timeout >/dev/null || fail "timeout (coreutils) not found"
 
 export BF_ROOT="$root" BF_GAXD="$gaxd" BF_TESTPMD="$testpmd" BF_FLOWS="$flows" \
 	BF_REPEAT="$repeat" BF_WINDOW="$window" BF_NEWFLOW="$newflow" BF_OUT="$out" \
-	BF_QUICK="$quick" BF_CACHE="$cache" BF_MKPCAP="$here/tools/mkpcap.py"
+	BF_QUICK="$quick" BF_CACHE="$cache" BF_GAXGEN="$gaxgen"
 
 read -r -d '' prog <<'PY' || true
 import json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
 
 E = os.environ
-ROOT, GAXD, TESTPMD, MKPCAP = E["BF_ROOT"], E["BF_GAXD"], E["BF_TESTPMD"], E["BF_MKPCAP"]
+ROOT, GAXD, TESTPMD, GAXGEN = E["BF_ROOT"], E["BF_GAXD"], E["BF_TESTPMD"], E["BF_GAXGEN"]
 REPEAT, WINDOW, QUICK = int(E["BF_REPEAT"]), float(E["BF_WINDOW"]), E["BF_QUICK"] == "1"
 CACHE = E["BF_CACHE"]
 ENDPOINTS = 32          # 32 x 64512 full-NAT ports: room for 1M flows with Maglev's spread
@@ -176,16 +178,36 @@ def busy_share(seconds=0.5):
         return -1.0
 
 
+PORTS_PER_CLIENT = 4096   # client 10.0.1.1 upwards (.0 and .255 skipped), ports 10000-14095
+
+
 def pcap_for(n):
+    """A pcap of n distinct 60-byte UDP flows (64 with the FCS) to 10.0.0.100:53,
+    written by gaxgen --write-pcap (docs/gaxgen.md) and kept in the cache."""
     os.makedirs(CACHE, exist_ok=True)
-    stamp = "%d-%d" % (os.path.getmtime(MKPCAP), os.path.getsize(MKPCAP))
+    stamp = "%d-%d" % (os.path.getmtime(GAXGEN), os.path.getsize(GAXGEN))
     path = os.path.join(CACHE, "udp64-%d-%s.pcap" % (n, stamp))
     if not os.path.exists(path):
         t = time.monotonic()
-        r = subprocess.run([sys.executable, MKPCAP, "--flows", str(n), "--out", path],
+        scenario = {
+            "name": "bench-forward-%d" % n, "protocol": "udp",
+            "destination": {"address": "10.0.0.100", "ports": "53"},
+            "source": {"addresses": {"first": "10.0.1.1",
+                                     "count": (n + PORTS_PER_CLIENT - 1) // PORTS_PER_CLIENT},
+                       "ports": {"from": 10000, "to": 10000 + PORTS_PER_CLIENT - 1},
+                       "order": "sequential"},
+            "flows": n, "frame_size": 60,
+            # net_pcap0's MAC: the frames are addressed to gaxd's client-side port
+            "mac": {"source": "02:00:00:00:00:fe", "destination": "02:70:63:61:70:00"}}
+        sc = os.path.join(tmp, "bench-forward-%d.scenario.json" % n)
+        with open(sc, "w") as f:
+            json.dump(scenario, f)
+        part = path + ".tmp.%d" % os.getpid()
+        r = subprocess.run([GAXGEN, "--scenario", sc, "--write-pcap", part, "--count", str(n)],
                            capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
-            die("mkpcap.py failed for %d flows: %s" % (n, r.stderr.strip()))
+            die("gaxgen --write-pcap failed for %d flows: %s" % (n, (r.stderr or r.stdout).strip()))
+        os.replace(part, path)
         print("  wrote %s (%d flows, %.1f s)" % (path, n, time.monotonic() - t), flush=True)
     return path
 

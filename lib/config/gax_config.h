@@ -301,6 +301,9 @@ const char *gax_protocol_name(enum gax_protocol p);
 /** "source_ip" or "none". */
 const char *gax_affinity_name(enum gax_affinity a);
 
+/** What a JSON value is, for messages: "an object", "a string", "null", ... */
+const char *gax_json_kind(const json_t *j);
+
 /** Whether @p s follows the name rule (2-128, a letter first, then letters, digits, _ and -). */
 bool gax_name_valid(const char *s);
 

@@ -107,8 +107,8 @@ pstrdup(struct pctx *c, const char *s)
 
 /* ---- JSON types ----------------------------------------------------------- */
 
-static const char *
-json_kind(const json_t *j)
+const char *
+gax_json_kind(const json_t *j)
 {
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
@@ -172,7 +172,7 @@ want(struct pctx *c, const json_t *v, enum kind k)
 {
 	if (is_kind(v, k))
 		return true;
-	perr(c, "expected %s, got %s", kind_name(k), json_kind(v));
+	perr(c, "expected %s, got %s", kind_name(k), gax_json_kind(v));
 	return false;
 }
 
@@ -222,7 +222,7 @@ member_of(struct pctx *c, const struct obj *o, const char *key, enum kind k, boo
 	if (v == NULL)
 		return NULL;
 	if (!is_kind(v, k)) {
-		ferr(c, key, "expected %s, got %s", kind_name(k), json_kind(v));
+		ferr(c, key, "expected %s, got %s", kind_name(k), gax_json_kind(v));
 		return NULL;
 	}
 	return v;
@@ -1054,7 +1054,7 @@ parse_port_ranges(struct pctx *c, const struct obj *o, struct gax_listener *l)
 		}
 	} else {
 		perr(c, "expected a string (\"80,8080~8085\") or an array of {from_port, to_port}, "
-				"got %s", json_kind(v));
+				"got %s", gax_json_kind(v));
 	}
 	if (ok) {
 		l->n_ports = gax_port_ranges_count(l->port_ranges, l->n_port_ranges);
@@ -1180,7 +1180,7 @@ parse_listener(struct pctx *c, json_t *v, void *elem, void *arg)
 			ferr(c, "certificates", "https listeners need at least one certificate "
 					"({\"cert\": ..., \"key\": ...})");
 		else if (!json_is_array(m))
-			ferr(c, "certificates", "expected an array, got %s", json_kind(m));
+			ferr(c, "certificates", "expected an array, got %s", gax_json_kind(m));
 		else if (json_array_size(m) == 0)
 			ferr(c, "certificates", "https listeners need at least one certificate");
 		else
@@ -1278,7 +1278,7 @@ parse_root(struct pctx *c, json_t *root, struct gax_config *cfg)
 	cfg->limits = c->limits;
 	if (!json_is_object(root)) {
 		perr(c, "the document must be a JSON object ({\"interfaces\": ...}), got %s",
-				json_kind(root));
+				gax_json_kind(root));
 		return;
 	}
 	take_fields(c, root, fields, N_ELEMS(fields), &ro);

@@ -53,8 +53,8 @@ rm -f "${TMPDIR:-/tmp}/gaxd-bad.json"
 run "$gaxd" "${eal[@]}" --file-prefix gaxt4 --
 check "gaxd without --config is a usage error" 1 "usage:"
 
-run "$gaxgen" "${eal[@]}" --file-prefix gaxt5 --vdev net_null0
-check "gaxgen starts EAL and exits 0" 0 "port 0: net_null0"
+run "$gaxgen" "${eal[@]}" --file-prefix gaxt5 --vdev net_null0 -- --list-ports
+check "gaxgen starts EAL, lists its ports and exits 0" 0 "port 0: net_null0"
 
 echo "1..$n"
 [ $failed -eq 0 ]
