@@ -161,6 +161,7 @@ struct gax_fwd_worker {
 	uint64_t housekeep_ticks;	/**< GAX_FWD_HOUSEKEEP_US in ticks. */
 	uint64_t sweep_carry;		/**< Fraction of a record carried to the next one. */
 	struct gax_fwd_hop hops[GAX_FWD_HOP_SLOTS];	/**< Next hops' MACs, see emit(). */
+	const uint64_t *neigh_version;	/**< gax_neigh_version_ptr() of neigh. */
 };
 
 /** Worker options; start from gax_fwd_opts_init(). */

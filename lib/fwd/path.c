@@ -102,7 +102,7 @@ emit(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, uint16_t iface, uint32
 	bool ask = false;
 
 	if (h->addr == next_hop && h->iface == iface && now < h->until &&
-			h->version == gax_neigh_version(w->neigh)) {
+			h->version == *w->neigh_version) {
 		gax_pkt_set_macs(frame, w->mac[iface], h->mac);
 		v->action = GAX_FWD_TX;
 		v->iface = iface;

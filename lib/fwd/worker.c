@@ -149,6 +149,7 @@ gax_fwd_create(const struct gax_snapshot *snap, const struct gax_fwd_opts *o)
 	w->neigh = gax_neigh_create(&no);
 	if (w->neigh == NULL)
 		goto fail;
+	w->neigh_version = gax_neigh_version_ptr(w->neigh);
 	rc = load_static_neighbors(w);
 	if (rc != 0) {
 		gax_fwd_free(w);

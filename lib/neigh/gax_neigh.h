@@ -214,6 +214,9 @@ int gax_neigh_delete(struct gax_neigh_table *t, uint16_t iface, uint32_t addr,
  */
 uint64_t gax_neigh_version(const struct gax_neigh_table *t);
 
+/** Where gax_neigh_version() is kept, for a caller that reads it on every packet. */
+const uint64_t *gax_neigh_version_ptr(const struct gax_neigh_table *t);
+
 /**
  * Until when (in the table's ticks) gax_neigh_resolve() of (@p iface,
  * @p addr) would return the same hit and ask for nothing, provided

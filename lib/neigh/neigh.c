@@ -449,6 +449,12 @@ gax_neigh_version(const struct gax_neigh_table *t)
 	return t->version;
 }
 
+const uint64_t *
+gax_neigh_version_ptr(const struct gax_neigh_table *t)
+{
+	return &t->version;
+}
+
 uint64_t
 gax_neigh_hit_until(const struct gax_neigh_table *t, uint16_t iface, uint32_t addr)
 {

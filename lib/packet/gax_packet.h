@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -386,7 +387,12 @@ int gax_pkt_set_src(uint8_t *frame, struct gax_pkt *p, uint32_t saddr, uint16_t 
  * @param src_mac  6 bytes
  * @param dst_mac  6 bytes
  */
-void gax_pkt_set_macs(uint8_t *frame, const uint8_t *src_mac, const uint8_t *dst_mac);
+static inline void
+gax_pkt_set_macs(uint8_t *frame, const uint8_t *src_mac, const uint8_t *dst_mac)
+{
+	memcpy(frame, dst_mac, GAX_PKT_ETH_ALEN);
+	memcpy(frame + GAX_PKT_ETH_ALEN, src_mac, GAX_PKT_ETH_ALEN);
+}
 
 /**
  * Decrement the TTL of a packet being forwarded, fixing the header checksum.

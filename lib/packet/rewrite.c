@@ -133,13 +133,6 @@ gax_pkt_set_src(uint8_t *frame, struct gax_pkt *p, uint32_t saddr, uint16_t spor
 	return 0;
 }
 
-void
-gax_pkt_set_macs(uint8_t *frame, const uint8_t *src_mac, const uint8_t *dst_mac)
-{
-	memcpy(frame + ETH_DST, dst_mac, GAX_PKT_ETH_ALEN);
-	memcpy(frame + ETH_SRC, src_mac, GAX_PKT_ETH_ALEN);
-}
-
 int
 gax_pkt_ttl_dec(uint8_t *frame, struct gax_pkt *p)
 {
