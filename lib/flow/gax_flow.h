@@ -402,6 +402,16 @@ int gax_flow_tcp_track(struct gax_flow_table *t, struct gax_flow *f, enum gax_fl
 unsigned int gax_flow_expire(struct gax_flow_table *t, uint64_t now, unsigned int budget);
 
 /**
+ * Fetch the index line gax_flow_snat_port() will read first for the same
+ * arguments @p ahead allocations from now (0: the next one), so a caller
+ * that knows its next new flows pays that cache miss while it does other
+ * work. Only a hint: nothing changes.
+ * Thread safety: the owner only.
+ */
+void gax_flow_snat_prefetch(const struct gax_flow_table *t, uint32_t nat_addr,
+		uint32_t endpoint_addr, uint16_t endpoint_port, uint8_t proto, uint32_t ahead);
+
+/**
  * Pick a full-NAT source port for a new flow from @p nat_addr to
  * @p endpoint_addr:@p endpoint_port: a port in [GAX_FLOW_SNAT_PORT_MIN,
  * GAX_FLOW_SNAT_PORT_MAX] with port % n_workers == worker_id whose

@@ -65,3 +65,17 @@ gax_flow_snat_port_count(const struct gax_flow_table *t)
 {
 	return t->snat_count;
 }
+
+void
+gax_flow_snat_prefetch(const struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
+		uint16_t endpoint_port, uint8_t proto, uint32_t ahead)
+{
+	uint32_t k = t->snat_cursor + ahead % t->snat_count;
+	struct gax_flow_key key;
+
+	if (k >= t->snat_count)
+		k -= t->snat_count;
+	gax_flow_key_init(&key, endpoint_addr, nat_addr, endpoint_port,
+			(uint16_t)(t->snat_first + k * t->n_workers), proto);
+	__builtin_prefetch(&t->slots[flow_sig(flow_hash(t, &key)) & t->slot_mask], 0, 3);
+}

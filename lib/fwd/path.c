@@ -24,6 +24,10 @@ struct frame {
 	const struct gax_flow_key *key;	/* in the burst's lookup array (TCP/UDP) */
 	uint8_t kind;
 	int8_t lookup;	/* index in the burst's lookup arrays, or -1 */
+	bool chosen;	/* choose() filled what follows */
+	uint16_t port_index;	/* of the destination port in the listener's */
+	uint32_t li, gi, ei;	/* listener, group, endpoint a new flow picks (or GAX_SNAP_NONE) */
+	uint64_t h;	/* the listener's flow hash of the frame */
 };
 
 static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -320,6 +324,58 @@ track(struct gax_fwd_worker *w, struct gax_flow *f, uint32_t li, enum gax_flow_d
 }
 
 /*
+ * The listener of a client frame and, for a new flow, the group and the
+ * endpoint it picks (traffic dials, then Maglev on the listener's hash).
+ */
+static void
+choose(const struct gax_snapshot *s, struct frame *fr)
+{
+	const struct gax_pkt *p = &fr->p;
+
+	fr->chosen = true;
+	fr->gi = GAX_SNAP_NONE;
+	fr->ei = GAX_SNAP_NONE;
+	fr->li = gax_snapshot_find_listener(s, p->daddr, p->proto, p->dport, &fr->port_index);
+	if (fr->li == GAX_SNAP_NONE)
+		return;
+	fr->h = gax_snapshot_flow_hash(&s->listeners[fr->li], p->saddr, p->daddr, p->sport,
+			p->dport);
+	fr->gi = gax_snapshot_pick_group(s, fr->li, fr->h);
+	if (fr->gi != GAX_SNAP_NONE)
+		fr->ei = gax_snapshot_pick_endpoint(s, fr->gi, fr->h);
+}
+
+/*
+ * Before serving a burst: the frames whose flow is missing choose their
+ * endpoint now, and the index line where their full-NAT port will be checked
+ * is fetched (the k-th new flow of the burst most likely gets the port k
+ * allocations ahead), so that miss is paid during the frames before.
+ */
+static void
+prepare_new_flows(struct gax_fwd_worker *w, struct frame *fr, struct gax_flow *const *flows,
+		unsigned int n)
+{
+	const struct gax_snapshot *s = w->snap;
+	unsigned int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct gax_snap_group *g;
+		const struct gax_snap_endpoint *e;
+
+		if (fr[i].kind != K_CLIENT || flows[fr[i].lookup] != NULL)
+			continue;
+		choose(s, &fr[i]);
+		if (fr[i].ei == GAX_SNAP_NONE)
+			continue;
+		g = &s->groups[fr[i].gi];
+		e = &s->endpoints[fr[i].ei];
+		if (!g->reserve_client_ip)
+			gax_flow_snat_prefetch(w->flows, e->snat_addr, e->addr,
+					g->endpoint_port[fr[i].port_index], fr[i].p.proto, k++);
+	}
+}
+
+/*
  * A first packet to a listener: pick the group and the endpoint, the NAT
  * source, and insert the flow. Sets *fp, or a verdict (drop or redirect).
  */
@@ -334,18 +390,19 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 	const struct gax_snap_endpoint *e;
 	struct gax_flow_key ek;
 	uint32_t li, gi, ei, owner, nat_addr;
-	uint16_t port_index, nat_port, eport;
-	uint64_t h;
+	uint16_t nat_port, eport;
 	int rc;
 
-	li = gax_snapshot_find_listener(s, p->daddr, p->proto, p->dport, &port_index);
+	if (!fr->chosen)
+		choose(s, fr);
+	li = fr->li;
+	gi = fr->gi;
+	ei = fr->ei;
 	if (li == GAX_SNAP_NONE) {
 		drop(w, v, GAX_DROP_NO_LISTENER);
 		return;
 	}
 	l = &s->listeners[li];
-	h = gax_snapshot_flow_hash(l, p->saddr, p->daddr, p->sport, p->dport);
-	gi = gax_snapshot_pick_group(s, li, h);
 	/*
 	 * A reserve-client-IP flow lives on its client's owner: every packet of
 	 * it that reaches another worker is handed over before anything else
@@ -366,7 +423,6 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 		drop(w, v, GAX_DROP_NO_FLOW); /* only a SYN opens a TCP flow */
 		return;
 	}
-	ei = gi == GAX_SNAP_NONE ? GAX_SNAP_NONE : gax_snapshot_pick_endpoint(s, gi, h);
 	if (ei == GAX_SNAP_NONE) {
 		drop(w, v, GAX_DROP_NO_ENDPOINT);
 		return;
@@ -377,7 +433,7 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 		drop(w, v, GAX_DROP_NO_ROUTE);
 		return;
 	}
-	eport = g->endpoint_port[port_index];
+	eport = g->endpoint_port[fr->port_index];
 	if (g->reserve_client_ip) {
 		nat_addr = p->saddr;
 		nat_port = p->sport;
@@ -620,6 +676,7 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 			ic->rx_bytes += lens[i];
 		}
 		fr[i].lookup = -1;
+		fr[i].chosen = false;
 		fr[i].kind = (uint8_t)classify(w, frames[i], lens[i],
 				csum != NULL ? csum[i] : GAX_FWD_CSUM_UNKNOWN, in_iface, redirected,
 				&memo, &fr[i], &v[i]);
@@ -633,8 +690,8 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 	}
 
 	/* 2: every flow of the burst at once. */
-	if (m > 0)
-		gax_flow_lookup_bulk(w->flows, keys, m, flows);
+	if (m > 0 && gax_flow_lookup_bulk(w->flows, keys, m, flows) < (int)m)
+		prepare_new_flows(w, fr, flows, n); /* some frames open a flow */
 
 	/* 3: serve each frame in order. */
 	for (i = 0; i < n; i++) {
