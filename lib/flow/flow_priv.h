@@ -25,6 +25,15 @@
 
 #define FLOW_NONE UINT32_MAX /* end of the free list */
 
+/*
+ * Full-NAT port cursors: one per bucket of destinations (endpoint address and
+ * port, NAT address, protocol), so each destination's ports advance only
+ * with its own flows and a port comes back to it only after it has used all
+ * of them, not after every destination together has (which made most probes
+ * hit busy ports once a table held more flows than there are ports).
+ */
+#define FLOW_SNAT_CURSORS 256
+
 /* Records gax_flow_expire() prefetches ahead of the one it examines. */
 #define FLOW_SWEEP_PREFETCH 8
 
@@ -49,7 +58,7 @@ struct gax_flow_table {
 	uint32_t worker_id;
 	uint32_t snat_first;
 	uint32_t snat_count;
-	uint32_t snat_cursor;		/* next k to try */
+	uint32_t snat_cursor[FLOW_SNAT_CURSORS];	/* next k to try, per destination bucket */
 
 	gax_flow_expire_fn expire_cb;
 	void *expire_ctx;

@@ -401,15 +401,23 @@ int gax_flow_tcp_track(struct gax_flow_table *t, struct gax_flow *f, enum gax_fl
  */
 unsigned int gax_flow_expire(struct gax_flow_table *t, uint64_t now, unsigned int budget);
 
+/** A destination gax_flow_snat_prefetch() is told a new flow will go to. */
+struct gax_flow_snat_hint {
+	uint32_t nat_addr;
+	uint32_t endpoint_addr;
+	uint16_t endpoint_port;
+	uint8_t proto;
+};
+
 /**
- * Fetch the index line gax_flow_snat_port() will read first for the same
- * arguments @p ahead allocations from now (0: the next one), so a caller
- * that knows its next new flows pays that cache miss while it does other
- * work. Only a hint: nothing changes.
+ * Fetch the index lines gax_flow_snat_port() will most likely read for the
+ * next @p n new flows, to destinations @p h in that order (at most 255 to
+ * one destination), so a caller that knows them pays those cache misses
+ * while it does other work. Only a hint: nothing changes.
  * Thread safety: the owner only.
  */
-void gax_flow_snat_prefetch(const struct gax_flow_table *t, uint32_t nat_addr,
-		uint32_t endpoint_addr, uint16_t endpoint_port, uint8_t proto, uint32_t ahead);
+void gax_flow_snat_prefetch(const struct gax_flow_table *t, const struct gax_flow_snat_hint *h,
+		unsigned int n);
 
 /**
  * Pick a full-NAT source port for a new flow from @p nat_addr to

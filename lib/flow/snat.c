@@ -8,9 +8,11 @@
  * port and hands the packet over. A port is free for a new flow when the
  * endpoint-side key it would create (endpoint addr:port -> NAT addr:port) is
  * in no flow of the table: the table itself is the allocator's only state,
- * beside a cursor that rotates through the candidates so a 5-tuple is reused
- * as late as possible (the endpoint may keep the old connection in TIME_WAIT
- * for a while). A port busy towards one endpoint is free towards every other.
+ * beside cursors that rotate through the candidates, one per bucket of
+ * destinations, so a 5-tuple is reused as late as possible (the endpoint may
+ * keep the old connection in TIME_WAIT for a while) and a destination's next
+ * port is most likely free. A port busy towards one endpoint is free towards
+ * every other.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -20,17 +22,29 @@
 #include "gax_flow.h"
 #include "flow_priv.h"
 
+/* The cursor bucket of a destination. */
+static inline uint32_t
+snat_bucket(const struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
+		uint16_t endpoint_port, uint8_t proto)
+{
+	uint64_t h = gax_hash_mix64((((uint64_t)endpoint_addr << 32) | nat_addr) ^
+			((uint64_t)endpoint_port << 8 | proto) ^ t->seed);
+
+	return (uint32_t)h & (FLOW_SNAT_CURSORS - 1);
+}
+
 void
 flow_snat_init(struct gax_flow_table *t)
 {
-	uint32_t n = t->n_workers;
+	uint32_t n = t->n_workers, i;
 	uint32_t first = GAX_FLOW_SNAT_PORT_MIN +
 		(t->worker_id + n - GAX_FLOW_SNAT_PORT_MIN % n) % n;
 
 	t->snat_first = first;
 	t->snat_count = (GAX_FLOW_SNAT_PORT_MAX - first) / n + 1;
 	/* Start somewhere else after each restart, for the same TIME_WAIT reason. */
-	t->snat_cursor = gax_hash_range(gax_hash_mix64(t->seed), t->snat_count);
+	for (i = 0; i < FLOW_SNAT_CURSORS; i++)
+		t->snat_cursor[i] = gax_hash_range(gax_hash_mix64(t->seed + i), t->snat_count);
 }
 
 int
@@ -39,7 +53,9 @@ gax_flow_snat_port(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoin
 {
 	uint32_t probes = t->snat_count < GAX_FLOW_SNAT_PROBES ?
 		t->snat_count : GAX_FLOW_SNAT_PROBES;
-	uint32_t k = t->snat_cursor;
+	uint32_t *cursor = &t->snat_cursor[snat_bucket(t, nat_addr, endpoint_addr, endpoint_port,
+			proto)];
+	uint32_t k = *cursor;
 	struct gax_flow_key key;
 	uint32_t i;
 
@@ -49,15 +65,36 @@ gax_flow_snat_port(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoin
 		if (++k == t->snat_count)
 			k = 0;
 		if (flow_find(t, &key, flow_hash(t, &key), NULL) == NULL) {
-			t->snat_cursor = k;
+			*cursor = k;
 			t->stats.snat_ports++;
 			*port = key.dport;
 			return 0;
 		}
 	}
-	t->snat_cursor = k;
+	*cursor = k;
 	t->stats.snat_failures++;
 	return -EADDRNOTAVAIL;
+}
+
+void
+gax_flow_snat_prefetch(const struct gax_flow_table *t, const struct gax_flow_snat_hint *h,
+		unsigned int n)
+{
+	uint8_t ahead[FLOW_SNAT_CURSORS] = { 0 };
+	struct gax_flow_key key;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t b = snat_bucket(t, h[i].nat_addr, h[i].endpoint_addr, h[i].endpoint_port,
+				h[i].proto);
+		uint32_t k = t->snat_cursor[b] + ahead[b]++;
+
+		if (k >= t->snat_count)
+			k -= t->snat_count;
+		gax_flow_key_init(&key, h[i].endpoint_addr, h[i].nat_addr, h[i].endpoint_port,
+				(uint16_t)(t->snat_first + k * t->n_workers), h[i].proto);
+		__builtin_prefetch(&t->slots[flow_sig(flow_hash(t, &key)) & t->slot_mask], 0, 3);
+	}
 }
 
 uint32_t
@@ -66,16 +103,3 @@ gax_flow_snat_port_count(const struct gax_flow_table *t)
 	return t->snat_count;
 }
 
-void
-gax_flow_snat_prefetch(const struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
-		uint16_t endpoint_port, uint8_t proto, uint32_t ahead)
-{
-	uint32_t k = t->snat_cursor + ahead % t->snat_count;
-	struct gax_flow_key key;
-
-	if (k >= t->snat_count)
-		k -= t->snat_count;
-	gax_flow_key_init(&key, endpoint_addr, nat_addr, endpoint_port,
-			(uint16_t)(t->snat_first + k * t->n_workers), proto);
-	__builtin_prefetch(&t->slots[flow_sig(flow_hash(t, &key)) & t->slot_mask], 0, 3);
-}

@@ -348,14 +348,14 @@ choose(const struct gax_snapshot *s, struct frame *fr)
 /*
  * Before serving a burst: the frames whose flow is missing choose their
  * endpoint now, and the index line where their full-NAT port will be checked
- * is fetched (the k-th new flow of the burst most likely gets the port k
- * allocations ahead), so that miss is paid during the frames before.
+ * is fetched, so that miss is paid during the frames before.
  */
 static void
 prepare_new_flows(struct gax_fwd_worker *w, struct frame *fr, struct gax_flow *const *flows,
 		unsigned int n)
 {
 	const struct gax_snapshot *s = w->snap;
+	struct gax_flow_snat_hint hint[GAX_FWD_BURST];
 	unsigned int i, k = 0;
 
 	for (i = 0; i < n; i++) {
@@ -369,10 +369,15 @@ prepare_new_flows(struct gax_fwd_worker *w, struct frame *fr, struct gax_flow *c
 			continue;
 		g = &s->groups[fr[i].gi];
 		e = &s->endpoints[fr[i].ei];
-		if (!g->reserve_client_ip)
-			gax_flow_snat_prefetch(w->flows, e->snat_addr, e->addr,
-					g->endpoint_port[fr[i].port_index], fr[i].p.proto, k++);
+		if (g->reserve_client_ip)
+			continue;
+		hint[k].nat_addr = e->snat_addr;
+		hint[k].endpoint_addr = e->addr;
+		hint[k].endpoint_port = g->endpoint_port[fr[i].port_index];
+		hint[k].proto = fr[i].p.proto;
+		k++;
 	}
+	gax_flow_snat_prefetch(w->flows, hint, k);
 }
 
 /*
