@@ -1402,7 +1402,9 @@ Test(fwd, flow_table_full_refuses_new_flows_only)
 	struct io io;
 	struct gax_fwd_worker *w = make_worker(&io, 0, 1, 2);
 	uint32_t c1 = IP(198, 51, 100, 1), c2 = IP(198, 51, 100, 2), c3 = IP(198, 51, 100, 3);
+	struct gax_flow_stats st;
 	struct frm f, exp;
+	uint64_t ports;
 	uint32_t ep2;
 	uint16_t nat2;
 
@@ -1413,6 +1415,8 @@ Test(fwd, flow_table_full_refuses_new_flows_only)
 	assert_tx(run(w, &f, WAN, T0), LAN, "flow 2");
 	ep2 = f_daddr(&f);
 	nat2 = f_sport(&f);
+	gax_flow_stats_get(w->flows, &st);
+	ports = st.snat_ports;
 	tcp(&f, wan_mac, mac_of(GW), c3, VIP, 3333, 80, GAX_PKT_TCP_SYN, 64, 0);
 	assert_drop(run(w, &f, WAN, T0), GAX_DROP_FLOW_TABLE_FULL, "flow 3, TCP");
 	udp(&f, wan_mac, mac_of(GW), c3, VIP, 3333, 53, 64, 8);
@@ -1428,6 +1432,9 @@ Test(fwd, flow_table_full_refuses_new_flows_only)
 	assert_frame_eq(&f, &exp, "flow 2 reply");
 	cr_assert_eq(w->ctr.drops[GAX_DROP_FLOW_TABLE_FULL], 3);
 	cr_assert_eq(gax_flow_count(w->flows), 2);
+	gax_flow_stats_get(w->flows, &st);
+	cr_assert_eq(st.snat_ports, ports, "a refused flow takes no NAT port");
+	cr_assert_eq(st.insert_full, 3);
 	cr_assert_eq(w->ctr.listener[listener_of(VIP, GAX_PKT_PROTO_TCP, 80)].new_flows, 1);
 	done(w);
 }

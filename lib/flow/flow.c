@@ -327,6 +327,15 @@ gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_key,
 	return 0;
 }
 
+int
+gax_flow_room(struct gax_flow_table *t)
+{
+	if (t->free_head != FLOW_NONE)
+		return 0;
+	t->stats.insert_full++;
+	return -ENOSPC;
+}
+
 struct gax_flow *
 gax_flow_lookup(struct gax_flow_table *t, const struct gax_flow_key *k)
 {

@@ -327,6 +327,15 @@ int gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_
 		uint64_t now, uint32_t timeout_s, struct gax_flow **flow);
 
 /**
+ * Whether a flow can be inserted now: 0, or -ENOSPC (counted in insert_full,
+ * as gax_flow_insert() would) when every record is in use. A caller that
+ * must pick a full-NAT port before inserting asks first, so a full table
+ * does not use up ports for flows it then refuses.
+ * Thread safety: the owner only.
+ */
+int gax_flow_room(struct gax_flow_table *t);
+
+/**
  * Find the flow one of whose keys is @p k.
  *
  * @return the flow, or NULL when none has that key. The pointer stays valid

@@ -439,6 +439,10 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 		return;
 	}
 	eport = g->endpoint_port[fr->port_index];
+	if (gax_flow_room(w->flows) != 0) {
+		drop(w, v, GAX_DROP_FLOW_TABLE_FULL); /* before a NAT port is taken for nothing */
+		return;
+	}
 	if (g->reserve_client_ip) {
 		nat_addr = p->saddr;
 		nat_port = p->sport;
