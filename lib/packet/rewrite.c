@@ -189,8 +189,10 @@ gax_pkt_nat_forward(uint8_t *frame, struct gax_pkt *p, uint32_t saddr, uint16_t 
 	new_a[0] = be32_host(saddr);
 	new_a[1] = be32_host(daddr);
 	new_ports = be32_host(((uint32_t)sport << 16) | dport);
+	/* TTL - 1 (above 1: no borrow into the protocol byte), computed rather
+	 * than read back: a 2-byte load of a byte just stored stalls. */
+	new_tp = be16_host((uint16_t)(be16_host(old_tp) - 0x100));
 	ip[IP_TTL]--;
-	memcpy(&new_tp, ip + IP_TTL, sizeof(new_tp));
 	memcpy(ip + IP_SADDR, new_a, sizeof(new_a));
 	memcpy(l4 + L4_SPORT, &new_ports, sizeof(new_ports));
 	/* ~old + new per 32-bit word: the one's complement sum folds to the same 16 bits. */
