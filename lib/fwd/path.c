@@ -27,7 +27,6 @@ struct frame {
 	bool chosen;	/* choose() filled what follows */
 	uint16_t port_index;	/* of the destination port in the listener's */
 	uint32_t li, gi, ei;	/* listener, group, endpoint a new flow picks (or GAX_SNAP_NONE) */
-	uint64_t h;	/* the listener's flow hash of the frame */
 };
 
 static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -331,6 +330,7 @@ static void
 choose(const struct gax_snapshot *s, struct frame *fr)
 {
 	const struct gax_pkt *p = &fr->p;
+	uint64_t h;
 
 	fr->chosen = true;
 	fr->gi = GAX_SNAP_NONE;
@@ -338,11 +338,10 @@ choose(const struct gax_snapshot *s, struct frame *fr)
 	fr->li = gax_snapshot_find_listener(s, p->daddr, p->proto, p->dport, &fr->port_index);
 	if (fr->li == GAX_SNAP_NONE)
 		return;
-	fr->h = gax_snapshot_flow_hash(&s->listeners[fr->li], p->saddr, p->daddr, p->sport,
-			p->dport);
-	fr->gi = gax_snapshot_pick_group(s, fr->li, fr->h);
+	h = gax_snapshot_flow_hash(&s->listeners[fr->li], p->saddr, p->daddr, p->sport, p->dport);
+	fr->gi = gax_snapshot_pick_group(s, fr->li, h);
 	if (fr->gi != GAX_SNAP_NONE)
-		fr->ei = gax_snapshot_pick_endpoint(s, fr->gi, fr->h);
+		fr->ei = gax_snapshot_pick_endpoint(s, fr->gi, h);
 }
 
 /*
