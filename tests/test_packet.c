@@ -744,6 +744,12 @@ Test(checksum, bad_l4_checksums_detected)
 	s = icmp_spec();
 	s.payload_len = 7; /* odd length */
 	check_l4_corruption(&s);
+	s = udp_spec();
+	s.payload_len = 13; /* odd length, with the pseudo header */
+	check_l4_corruption(&s);
+	s = tcp_spec();
+	s.payload_len = 27;
+	check_l4_corruption(&s);
 }
 
 Test(checksum, udp_checksum_zero_means_none)
