@@ -9,17 +9,8 @@ gaxctl=$1
 root=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-	# Every line of the detail is a TAP comment, however many lines it has.
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
-
-# run CMD...: sets $out (stdout+stderr) and $rc
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+# run CMD...: sets $out (stdout+stderr) and $rc; no timeout: `diff -` reads this script's stdin
 run() { out=$("$@" 2>&1); rc=$?; }
 
 expect_rc() { # DESC WANT
@@ -171,5 +162,4 @@ expect_out "explain shows reserve client IP" "client IP reserved"
 run "$gaxctl" explain "$tmp/bogus.json"
 expect_rc "explain refuses an invalid file" 1
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

@@ -11,13 +11,7 @@ mock="$root/tests/cli/pktgen_mock.lua"
 dir="$root/scripts/pktgen"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 check() { # DESC COMMAND...
 	local d=$1; shift
 	if "$@"; then ok "$d"; else not_ok "$d" "$(tail -5 "$log" 2>/dev/null)"; fi
@@ -137,5 +131,4 @@ sed "s|^package.path = here .. \"?.lua;|package.path = \"$tmp/?.lua;\" .. here .
 out=$(lua5.4 "$mock" "$tmp/typo.log" "$tmp/udp-established-typo.lua" 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && grep -qF "pktgen.set_rang is not" <<<"$out"; then ok "a scenario with a misspelt call fails"; else not_ok "a scenario with a misspelt call fails" "exit $rc" "$out"; fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

@@ -21,15 +21,7 @@ tb="$root/scripts/testbed.sh"
 tools="$root/tests/e2e/tools"
 config="$root/tests/e2e/dataplane.json"
 py=${PYTHON:-python3}
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-	local l line
-	for l in "$@"; do while IFS= read -r line; do echo "# $line"; done <<<"$l"; done
-}
-comment() { local l line; for l in "$@"; do while IFS= read -r line; do echo "# $line"; done <<<"$l"; done; }
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root for network namespaces"
@@ -576,5 +568,4 @@ comment "took $((SECONDS - start)) s"
 if [ $failed -ne 0 ] || [ -n "${GAX_E2E_KEEP:-}" ]; then
 	comment "work folder kept: $work (client output *.json, servers.jsonl, gaxd.out/.err, stats.json)"
 fi
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

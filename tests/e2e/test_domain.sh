@@ -13,14 +13,7 @@ export GAX_TB_PREFIX=gaxdn$$
 P=$GAX_TB_PREFIX
 tb="$root/scripts/testbed.sh"
 tools="$root/tests/e2e/tools"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-	local l
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root for network namespaces"
@@ -160,5 +153,4 @@ wait "$gaxd_pid"
 rc=$?
 gaxd_pid=
 [ $rc -eq 0 ] && ok "gaxd exits 0 on SIGTERM" || not_ok "gaxd exits 0 on SIGTERM" "exit $rc"
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

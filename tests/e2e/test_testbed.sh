@@ -7,13 +7,7 @@ set -uo pipefail
 root=$1
 export GAX_TB_PREFIX=gaxtt$$
 tb="$root/scripts/testbed.sh"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 trap '"$tb" down >/dev/null 2>&1' EXIT
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -33,5 +27,4 @@ done <<<"$out"
 [ $rc -eq 0 ] || not_ok "kernel-check exit status" "$out"
 "$tb" down >/dev/null 2>&1
 if ip netns list | grep -q "^${GAX_TB_PREFIX}"; then not_ok "testbed goes away"; else ok "testbed goes away"; fi
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

@@ -10,23 +10,7 @@ set -uo pipefail
 gaxd=$1
 gaxctl=$2
 root=$3
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
-run() { out=$(timeout 60 "$@" 2>&1); rc=$?; }
-check() { # DESC WANT_RC [SUBSTRING...]
-	local desc=$1 want=$2 s
-	shift 2
-	if [ "$rc" -ne "$want" ]; then not_ok "$desc" "exit $rc, wanted $want" "$(head -20 <<<"$out")"; return 1; fi
-	for s in "$@"; do
-		if ! grep -qF -- "$s" <<<"$out"; then not_ok "$desc" "missing: $s" "$(head -20 <<<"$out")"; return 1; fi
-	done
-	ok "$desc"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 expect() { # DESC COMMAND...: the command (a test) succeeds
 	local desc=$1
 	shift
@@ -374,5 +358,4 @@ expect "gaxd's process is alive" kill -0 "$pid"
 rawrun config "$sock"
 expect "the running config is still the one last applied" grep -q '10.1.0.12' <<<"$out"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

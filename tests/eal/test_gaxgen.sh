@@ -14,23 +14,7 @@ set -uo pipefail
 gaxgen=$1
 gaxd=$2
 root=$3
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
-run() { out=$(timeout 60 "$@" 2>&1); rc=$?; }
-check() { # DESC WANT_RC [SUBSTRING...]
-	local desc=$1 want=$2 s
-	shift 2
-	if [ "$rc" -ne "$want" ]; then not_ok "$desc" "exit $rc, wanted $want" "$(head -20 <<<"$out")"; return 1; fi
-	for s in "$@"; do
-		if ! grep -qF -- "$s" <<<"$out"; then not_ok "$desc" "missing: $s" "$(head -20 <<<"$out")"; return 1; fi
-	done
-	ok "$desc"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gaxgen-test.XXXXXX")
 pids=()
@@ -258,5 +242,4 @@ assert abs(share("10.1.0.21") - 0.75) < 0.05 and abs(share("10.1.0.22") - 0.25) 
 assert d["affinity"]["clients"] == 1024 and d["affinity"]["clients_multiple_endpoints"] == 0, d["affinity"]
 assert len(d["endpoints"]) == 6, d["endpoints"]'
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

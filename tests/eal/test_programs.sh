@@ -7,19 +7,7 @@ gaxd=$1
 gaxgen=$2
 root=$3
 eal=(--no-huge -m 256 --no-pci --no-telemetry --log-level=lib.eal:error)
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
-run() { out=$(timeout 60 "$@" 2>&1); rc=$?; }
-check() { # DESC WANT_RC [SUBSTRING]
-	if [ "$rc" -ne "$2" ]; then not_ok "$1" "exit $rc, wanted $2" "$(head -20 <<<"$out")"; return; fi
-	if [ $# -ge 3 ] && ! grep -qF -- "$3" <<<"$out"; then not_ok "$1" "missing: $3" "$(head -20 <<<"$out")"; return; fi
-	ok "$1"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt1 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --check
 check "gaxd --check loads the config, opens its devices and exits 0" 0 "check passed: 2 interface(s), 1 worker(s)"
@@ -56,5 +44,4 @@ check "gaxd without --config is a usage error" 1 "usage:"
 run "$gaxgen" "${eal[@]}" --file-prefix gaxt5 --vdev net_null0 -- --list-ports
 check "gaxgen starts EAL, lists its ports and exits 0" 0 "port 0: net_null0"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end
