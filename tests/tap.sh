@@ -1,7 +1,8 @@
 # TAP helpers sourced by the test scripts (tests/cli, tests/eal, tests/e2e):
 # a counter per check, `ok`/`not_ok`/`skip`, details as `# ` comment lines
 # (every line of a multi-line detail), `run`/`check` for a program's exit
-# status and output, and `tap_end` for the plan and the script's status.
+# status and output, `tap_report` for checks a helper program prints, and
+# `tap_end` for the plan and the script's status.
 n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -20,3 +21,24 @@ check() { # DESC WANT_RC [SUBSTRING...]: the last run's status and output
 	ok "$desc"
 }
 tap_end() { echo "1..$n"; [ "$failed" -eq 0 ]; }
+# tap_report: reads lines "ok<TAB>desc", "not ok<TAB>desc" and "#<TAB>detail"
+# (a helper program's verdicts, details after their check) and counts them.
+tap_report() {
+	local row pending_desc="" pending_status="" details=()
+	flush() {
+		[ -n "$pending_desc" ] || return 0
+		if [ "$pending_status" = ok ]; then ok "$pending_desc"; comment "${details[@]}"
+		else not_ok "$pending_desc" "${details[@]}"; fi
+		pending_desc=""; details=()
+	}
+	while IFS= read -r row; do
+		case $row in
+		"ok	"*) flush; pending_status=ok; pending_desc=${row#ok	} ;;
+		"not ok	"*) flush; pending_status="not ok"; pending_desc=${row#not ok	} ;;
+		"#	"*) if [ -n "$pending_desc" ]; then details+=("${row#\#	}"); else comment "${row#\#	}"; fi ;;
+		*) details+=("$row") ;;
+		esac
+	done
+	flush
+}
+

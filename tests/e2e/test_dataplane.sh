@@ -481,24 +481,6 @@ for good, desc, details in results:
 EOF
 }
 
-report() { # reads analyse's lines
-	local row pending_desc="" pending_status="" details=()
-	flush() {
-		[ -n "$pending_desc" ] || return 0
-		if [ "$pending_status" = ok ]; then ok "$pending_desc"; comment "${details[@]}"
-		else not_ok "$pending_desc" "${details[@]}"; fi
-		pending_desc=""; details=()
-	}
-	while IFS= read -r row; do
-		case $row in
-		"ok	"*) flush; pending_status=ok; pending_desc=${row#ok	} ;;
-		"not ok	"*) flush; pending_status="not ok"; pending_desc=${row#not ok	} ;;
-		"#	"*) details+=("${row#\#	}") ;;
-		*) details+=("$row") ;;
-		esac
-	done
-	flush
-}
 
 traffic_checks=(
 	"source-IP affinity (per port, across ports, both weighted endpoints used)"
@@ -512,7 +494,7 @@ traffic_checks=(
 	"ICMP echo to the VIPs and 10.0.0.1"
 )
 if [ -n "$gaxd_pid" ]; then
-	report < <(analyse traffic)
+	tap_report < <(analyse traffic)
 	# Details of passing checks are useful too (shares, counts): they are
 	# printed as comments under their ok line.
 	if kill -0 "$gaxd_pid" 2>/dev/null; then
@@ -546,7 +528,7 @@ if [ -n "$gaxd_pid" ]; then
 	gaxd_pid=
 	comment "gaxd's final counters (stdout after 'gaxd: ready', at most 60 lines):" \
 		"$(sed -n '/gaxd: ready/,$p' "$work/gaxd.out" | sed 1d | head -60)"
-	report < <(analyse stats)
+	tap_report < <(analyse stats)
 else
 	for c in "on SIGTERM gaxd stops within 10 s and exits 0" "stats JSON and counters"; do
 		not_ok "$c" "not run: gaxd is not running (see above)"

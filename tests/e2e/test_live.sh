@@ -64,25 +64,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 start=$SECONDS
 
-# report: turns "ok<TAB>desc" / "not ok<TAB>desc" / "#<TAB>detail" lines into TAP.
-report() {
-	local row pending_desc="" pending_status="" details=()
-	flush() {
-		[ -n "$pending_desc" ] || return 0
-		if [ "$pending_status" = ok ]; then ok "$pending_desc"; comment "${details[@]}"
-		else not_ok "$pending_desc" "${details[@]}"; fi
-		pending_desc=""; details=()
-	}
-	while IFS= read -r row; do
-		case $row in
-		"ok	"*) flush; pending_status=ok; pending_desc=${row#ok	} ;;
-		"not ok	"*) flush; pending_status="not ok"; pending_desc=${row#not ok	} ;;
-		"#	"*) details+=("${row#\#	}") ;;
-		*) details+=("$row") ;;
-		esac
-	done
-	flush
-}
 gaxd_tail() {
 	echo "gaxd stdout (last 15 lines):"; tail -15 "$work/gaxd.out"
 	echo "gaxd stderr (last 15 lines):"; tail -15 "$work/gaxd.err"
@@ -213,7 +194,7 @@ fi
 
 # -- 100 changes through the control socket, with probes --------------------------
 # Runs in the client namespace: it speaks to the socket (a file) and makes the
-# probe connections. Prints "ok<TAB>..." lines for report().
+# probe connections. Prints "ok<TAB>..." lines for tap_report.
 drive() {
 	timeout 100 ip netns exec "${P}c" "$py" - "$sock" "$config" "$work" "$tools" "$gaxd_real" <<'EOF'
 import collections, copy, json, os, random, signal, subprocess, sys, time
@@ -637,7 +618,7 @@ EOF
 }
 
 if [ -n "$gaxd_pid" ]; then
-	report < <(drive)
+	tap_report < <(drive)
 	comment "changes made by $((SECONDS - start)) s"
 else
 	not_ok "100 changes under traffic" "not run: gaxd is not running (see above)"
@@ -768,7 +749,7 @@ EOF
 }
 
 if [ -n "$gaxd_pid" ]; then
-	report < <(PHASE=live analyse)
+	tap_report < <(PHASE=live analyse)
 	if kill -0 "$gaxd_pid" 2>/dev/null; then
 		ok "gaxd is still running after the changes"
 	else
@@ -793,7 +774,7 @@ if [ -n "$gaxd_pid" ]; then
 		else not_ok "on SIGTERM gaxd stops within 10 s and exits 0" "exit status $rc" "$(gaxd_tail)"; fi
 	fi
 	gaxd_pid=
-	report < <(PHASE=exit analyse)
+	tap_report < <(PHASE=exit analyse)
 	comment "gaxd's log (NOTICE and up, at most 20 lines):" \
 		"$(grep -v '^EAL\|^TELEMETRY' "$work/gaxd.err" | grep -v 'generation [0-9]* published' | head -20)"
 else

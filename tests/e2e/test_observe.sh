@@ -308,24 +308,6 @@ for good, desc, details in results:
             print("#\t" + line)
 EOF
 }
-report() {
-	local row pending_desc="" pending_status="" details=()
-	flush() {
-		[ -n "$pending_desc" ] || return 0
-		if [ "$pending_status" = ok ]; then ok "$pending_desc"; comment "${details[@]}"
-		else not_ok "$pending_desc" "${details[@]}"; fi
-		pending_desc=""; details=()
-	}
-	while IFS= read -r row; do
-		case $row in
-		"ok	"*) flush; pending_status=ok; pending_desc=${row#ok	} ;;
-		"not ok	"*) flush; pending_status="not ok"; pending_desc=${row#not ok	} ;;
-		"#	"*) if [ -n "$pending_desc" ]; then details+=("${row#\#	}"); else comment "${row#\#	}"; fi ;;
-		*) details+=("$row") ;;
-		esac
-	done
-	flush
-}
 
 # -- telemetry -------------------------------------------------------------------
 ALL=(/gax/info /gax/stats /gax/listeners /gax/endpoint_groups /gax/endpoints)
@@ -339,10 +321,10 @@ if [ -n "$gaxd_pid" ]; then
 		--summary-only >"$work/tcp.json" 2>&1
 	comment "traffic: udp $(cat "$work/udp.json" | cut -c1-200)" "tcp $(cat "$work/tcp.json" | cut -c1-200)"
 	tel before "${ALL[@]}"
-	report < <(analyse before)
-	report < <(analyse change)
+	tap_report < <(analyse before)
+	tap_report < <(analyse change)
 	tel after /gax/info /gax/endpoints
-	report < <(analyse after)
+	tap_report < <(analyse after)
 else
 	not_ok "telemetry" "not run: gaxd is not running (see above)"
 fi
@@ -375,7 +357,7 @@ elif [ -n "$gaxd_pid" ]; then
 			not_ok "$CAPTURE" "ping exit $ping_rc, dumpcap exit $cap_rc" \
 				"$(cat "$work/ping-cap.txt")" "dumpcap: $(cat "$work/dumpcap.out")"
 		fi
-		report < <(analyse pcap)
+		tap_report < <(analyse pcap)
 	else
 		kill "$cap_pid" 2>/dev/null
 		wait "$cap_pid" 2>/dev/null
