@@ -1083,3 +1083,79 @@ Test(flow_snat, single_worker_and_owner_of_port)
 	}
 	cr_expect_eq(port, 65535 - 1024 + 1);
 }
+
+/* gax_flow_open(): the port and the insertion in one, with every refusal of the two. */
+Test(flow_snat, open_picks_a_port_and_inserts)
+{
+	struct gax_flow_table *t = table_new(4, 2, 1, HZ_MS);
+	struct gax_flow_nat nat = { IP(10, 1, 0, 11), 8080, IP(10, 2, 0, 1) };
+	struct gax_flow_nat keep = { IP(10, 1, 0, 12), 8080, 0 };
+	struct gax_flow_key ck, ek;
+	struct gax_flow_stats st;
+	struct gax_flow *f = NULL, *g = NULL;
+	uint32_t i;
+
+	gax_flow_key_init(&ck, IP(100, 64, 0, 1), IP(10, 0, 0, 100), 40000, 80, TCP);
+	cr_assert_eq(gax_flow_open(t, &ck, &nat, 3, 7, 0, 60, &f), 0);
+	cr_assert_not_null(f);
+	cr_expect_eq(gax_flow_nat_port(f) % 2, 1, "a port of worker 1: %u", gax_flow_nat_port(f));
+	cr_expect_geq(gax_flow_nat_port(f), GAX_FLOW_SNAT_PORT_MIN);
+	cr_expect_eq(gax_flow_nat_addr(f), IP(10, 2, 0, 1));
+	cr_expect_eq(gax_flow_endpoint_addr(f), IP(10, 1, 0, 11));
+	cr_expect_eq(gax_flow_endpoint_port(f), 8080);
+	cr_expect_eq(f->listener, 3);
+	cr_expect_eq(f->endpoint, 7);
+	/* Found by both keys. */
+	cr_expect_eq(gax_flow_lookup(t, &ck), f);
+	gax_flow_key_of(f, GAX_FLOW_DIR_ENDPOINT, &ek);
+	cr_expect_eq(gax_flow_lookup(t, &ek), f);
+	/* The same client key again: refused. */
+	cr_expect_eq(gax_flow_open(t, &ck, &nat, 3, 7, 0, 60, &g), -EEXIST);
+
+	/* Client kept: the endpoint-side tuple is the client's; taken twice -> refused. */
+	gax_flow_key_init(&ck, IP(100, 64, 0, 2), IP(10, 0, 0, 100), 40000, 80, TCP);
+	cr_assert_eq(gax_flow_open(t, &ck, &keep, 3, 8, 0, 60, &g), 0);
+	cr_expect_eq(gax_flow_nat_addr(g), IP(100, 64, 0, 2));
+	cr_expect_eq(gax_flow_nat_port(g), 40000);
+	gax_flow_key_init(&ck, IP(100, 64, 0, 2), IP(10, 0, 0, 101), 40000, 80, TCP);
+	cr_expect_eq(gax_flow_open(t, &ck, &keep, 4, 8, 0, 60, &g), -EEXIST);
+
+	/* Fill the table, then: refused before a port is taken. */
+	for (i = 0; gax_flow_count(t) < 4; i++) {
+		gax_flow_key_init(&ck, IP(100, 64, 1, 1 + i), IP(10, 0, 0, 100), 40000, 80, TCP);
+		cr_assert_eq(gax_flow_open(t, &ck, &nat, 3, 7, 0, 60, NULL), 0);
+	}
+	gax_flow_stats_get(t, &st);
+	gax_flow_key_init(&ck, IP(100, 64, 2, 1), IP(10, 0, 0, 100), 40000, 80, TCP);
+	cr_expect_eq(gax_flow_open(t, &ck, &nat, 3, 7, 0, 60, &g), -ENOSPC);
+	{
+		struct gax_flow_stats st2;
+
+		gax_flow_stats_get(t, &st2);
+		cr_expect_eq(st2.snat_ports, st.snat_ports, "a refused flow takes no port");
+		cr_expect_eq(st2.insert_full, st.insert_full + 1);
+	}
+	cr_expect_eq(gax_flow_open(t, &ck, NULL, 3, 7, 0, 60, &g), -EINVAL);
+	gax_flow_free(t);
+}
+
+/* gax_flow_open() when every port towards the destination is taken. */
+Test(flow_snat, open_without_a_free_port)
+{
+	static uint8_t seen[65536];
+	struct gax_flow_table *t = table_new(20000, 4, 1, HZ_MS);
+	struct gax_flow_nat nat = { IP(10, 1, 0, 11), 8080, IP(10, 2, 0, 1) };
+	uint32_t client = IP(100, 64, 0, 1), got, calls;
+	struct gax_flow_key ck;
+	int ret = 0;
+
+	got = exhaust(t, 4, 1, IP(10, 1, 0, 11), TCP, seen, &client);
+	cr_assert_eq(got, ports_of_worker(4, 1));
+	gax_flow_key_init(&ck, IP(100, 65, 0, 1), IP(10, 0, 0, 100), 40000, 80, TCP);
+	for (calls = 0; calls < 4; calls++) {
+		ret = gax_flow_open(t, &ck, &nat, 3, 7, 0, 60, NULL);
+		cr_expect_eq(ret, -EADDRNOTAVAIL, "call %u: %d", calls, ret);
+	}
+	cr_expect_null(gax_flow_lookup(t, &ck));
+	gax_flow_free(t);
+}

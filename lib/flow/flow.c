@@ -266,33 +266,18 @@ key_pad_ok(const struct gax_flow_key *k)
 	return (k->pad[0] | k->pad[1] | k->pad[2]) == 0;
 }
 
-int
-gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_key,
-		const struct gax_flow_key *endpoint_key, uint32_t listener, uint32_t endpoint,
-		uint64_t now, uint32_t timeout_s, struct gax_flow **flow)
+/*
+ * Take a free record for a flow whose two keys were found absent, their
+ * probes ending at slots @p e0 and @p e1, and index it under both.
+ */
+static struct gax_flow *
+flow_link(struct gax_flow_table *t, const struct gax_flow_key *client_key, uint64_t h0,
+		uint32_t e0, const struct gax_flow_key *endpoint_key, uint64_t h1, uint32_t e1,
+		uint32_t listener, uint32_t endpoint, uint64_t now, uint32_t timeout_s)
 {
-	uint32_t e0, e1, idx;
-	struct gax_flow *f;
-	uint64_t h0, h1;
+	uint32_t idx = t->free_head;
+	struct gax_flow *f = &t->flows[idx];
 
-	if (!key_pad_ok(client_key) || !key_pad_ok(endpoint_key) ||
-			client_key->proto != endpoint_key->proto ||
-			memcmp(client_key, endpoint_key, sizeof(*client_key)) == 0)
-		return -EINVAL;
-	h0 = flow_hash(t, client_key);
-	h1 = flow_hash(t, endpoint_key);
-	if (flow_find(t, client_key, h0, &e0) != NULL ||
-			flow_find(t, endpoint_key, h1, &e1) != NULL) {
-		t->stats.insert_exists++;
-		return -EEXIST;
-	}
-	if (t->free_head == FLOW_NONE) {
-		t->stats.insert_full++;
-		return -ENOSPC;
-	}
-
-	idx = t->free_head;
-	f = &t->flows[idx];
 	t->free_head = f->listener;
 	/* Freed records are reused first (LIFO), so the span stays near the peak count. */
 	if (idx >= t->span)
@@ -322,18 +307,82 @@ gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_key,
 
 	t->stats.inserts++;
 	t->stats.active++;
+	return f;
+}
+
+int
+gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_key,
+		const struct gax_flow_key *endpoint_key, uint32_t listener, uint32_t endpoint,
+		uint64_t now, uint32_t timeout_s, struct gax_flow **flow)
+{
+	uint32_t e0, e1;
+	struct gax_flow *f;
+	uint64_t h0, h1;
+
+	if (!key_pad_ok(client_key) || !key_pad_ok(endpoint_key) ||
+			client_key->proto != endpoint_key->proto ||
+			memcmp(client_key, endpoint_key, sizeof(*client_key)) == 0)
+		return -EINVAL;
+	h0 = flow_hash(t, client_key);
+	h1 = flow_hash(t, endpoint_key);
+	if (flow_find(t, client_key, h0, &e0) != NULL ||
+			flow_find(t, endpoint_key, h1, &e1) != NULL) {
+		t->stats.insert_exists++;
+		return -EEXIST;
+	}
+	if (t->free_head == FLOW_NONE) {
+		t->stats.insert_full++;
+		return -ENOSPC;
+	}
+	f = flow_link(t, client_key, h0, e0, endpoint_key, h1, e1, listener, endpoint, now,
+			timeout_s);
 	if (flow != NULL)
 		*flow = f;
 	return 0;
 }
 
 int
-gax_flow_room(struct gax_flow_table *t)
+gax_flow_open(struct gax_flow_table *t, const struct gax_flow_key *client_key,
+		const struct gax_flow_nat *nat, uint32_t listener, uint32_t endpoint, uint64_t now,
+		uint32_t timeout_s, struct gax_flow **flow)
 {
-	if (t->free_head != FLOW_NONE)
-		return 0;
-	t->stats.insert_full++;
-	return -ENOSPC;
+	struct gax_flow_key ek;
+	uint32_t e0, e1;
+	struct gax_flow *f;
+	uint64_t h0, h1;
+	int rc;
+
+	if (!key_pad_ok(client_key) || nat == NULL)
+		return -EINVAL;
+	if (t->free_head == FLOW_NONE) { /* before a port is taken for nothing */
+		t->stats.insert_full++;
+		return -ENOSPC;
+	}
+	h0 = flow_hash(t, client_key);
+	if (flow_find(t, client_key, h0, &e0) != NULL) {
+		t->stats.insert_exists++;
+		return -EEXIST;
+	}
+	if (nat->nat_addr == 0) {
+		/* The client's address and port are kept: the endpoint-side tuple may be taken. */
+		gax_flow_key_init(&ek, nat->endpoint_addr, client_key->saddr, nat->endpoint_port,
+				client_key->sport, client_key->proto);
+		h1 = flow_hash(t, &ek);
+		if (memcmp(client_key, &ek, sizeof(ek)) == 0 ||
+				flow_find(t, &ek, h1, &e1) != NULL) {
+			t->stats.insert_exists++;
+			return -EEXIST;
+		}
+	} else {
+		rc = flow_snat_pick(t, nat->nat_addr, nat->endpoint_addr, nat->endpoint_port,
+				client_key->proto, &ek, &h1, &e1);
+		if (rc != 0)
+			return rc;
+	}
+	f = flow_link(t, client_key, h0, e0, &ek, h1, e1, listener, endpoint, now, timeout_s);
+	if (flow != NULL)
+		*flow = f;
+	return 0;
 }
 
 struct gax_flow *

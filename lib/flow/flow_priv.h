@@ -136,4 +136,13 @@ flow_find(const struct gax_flow_table *t, const struct gax_flow_key *k, uint64_t
 /* Set up the full-NAT source ports of a new table (snat.c). */
 void flow_snat_init(struct gax_flow_table *t);
 
+/*
+ * Find a free full-NAT port towards the destination (snat.c): fills the
+ * endpoint-side key @p k, its hash and the slot where it would go; 0, or
+ * -EADDRNOTAVAIL (counted) when the probes found none.
+ */
+int flow_snat_pick(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
+		uint16_t endpoint_port, uint8_t proto, struct gax_flow_key *k, uint64_t *hash,
+		uint32_t *end);
+
 #endif /* GAX_FLOW_PRIV_H */

@@ -326,14 +326,29 @@ int gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_
 		const struct gax_flow_key *endpoint_key, uint32_t listener, uint32_t endpoint,
 		uint64_t now, uint32_t timeout_s, struct gax_flow **flow);
 
+/** Where a new flow goes (see gax_flow_open()). */
+struct gax_flow_nat {
+	uint32_t endpoint_addr;
+	uint16_t endpoint_port;
+	/** The source gax gives it (full NAT); 0: the client's address and port are kept. */
+	uint32_t nat_addr;
+};
+
 /**
- * Whether a flow can be inserted now: 0, or -ENOSPC (counted in insert_full,
- * as gax_flow_insert() would) when every record is in use. A caller that
- * must pick a full-NAT port before inserting asks first, so a full table
- * does not use up ports for flows it then refuses.
+ * Open a flow for @p client_key towards @p nat: gax_flow_snat_port() then
+ * gax_flow_insert() in one, each key hashed and probed once (a full table
+ * is refused before a port is taken).
+ *
+ * @return 0 with *@p flow set (its NAT port is gax_flow_nat_port()),
+ *   -ENOSPC (table full, counted in insert_full), -EADDRNOTAVAIL (no free
+ *   full-NAT port, counted in snat_failures), -EEXIST (the client key, or
+ *   with the client kept the endpoint-side tuple, is in a flow; counted in
+ *   insert_exists), -EINVAL (a key with pad bytes set, or no @p nat).
  * Thread safety: the owner only.
  */
-int gax_flow_room(struct gax_flow_table *t);
+int gax_flow_open(struct gax_flow_table *t, const struct gax_flow_key *client_key,
+		const struct gax_flow_nat *nat, uint32_t listener, uint32_t endpoint, uint64_t now,
+		uint32_t timeout_s, struct gax_flow **flow);
 
 /**
  * Find the flow one of whose keys is @p k.

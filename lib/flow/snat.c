@@ -48,32 +48,47 @@ flow_snat_init(struct gax_flow_table *t)
 }
 
 int
-gax_flow_snat_port(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
-		uint16_t endpoint_port, uint8_t proto, uint16_t *port)
+flow_snat_pick(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
+		uint16_t endpoint_port, uint8_t proto, struct gax_flow_key *key, uint64_t *hash,
+		uint32_t *end)
 {
 	uint32_t probes = t->snat_count < GAX_FLOW_SNAT_PROBES ?
 		t->snat_count : GAX_FLOW_SNAT_PROBES;
 	uint32_t *cursor = &t->snat_cursor[snat_bucket(t, nat_addr, endpoint_addr, endpoint_port,
 			proto)];
 	uint32_t k = *cursor;
-	struct gax_flow_key key;
 	uint32_t i;
 
-	gax_flow_key_init(&key, endpoint_addr, nat_addr, endpoint_port, 0, proto);
+	gax_flow_key_init(key, endpoint_addr, nat_addr, endpoint_port, 0, proto);
 	for (i = 0; i < probes; i++) {
-		key.dport = (uint16_t)(t->snat_first + k * t->n_workers);
+		key->dport = (uint16_t)(t->snat_first + k * t->n_workers);
 		if (++k == t->snat_count)
 			k = 0;
-		if (flow_find(t, &key, flow_hash(t, &key), NULL) == NULL) {
+		*hash = flow_hash(t, key);
+		if (flow_find(t, key, *hash, end) == NULL) {
 			*cursor = k;
 			t->stats.snat_ports++;
-			*port = key.dport;
 			return 0;
 		}
 	}
 	*cursor = k;
 	t->stats.snat_failures++;
 	return -EADDRNOTAVAIL;
+}
+
+int
+gax_flow_snat_port(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
+		uint16_t endpoint_port, uint8_t proto, uint16_t *port)
+{
+	struct gax_flow_key key;
+	uint64_t hash;
+	uint32_t end;
+	int rc = flow_snat_pick(t, nat_addr, endpoint_addr, endpoint_port, proto, &key, &hash,
+			&end);
+
+	if (rc == 0)
+		*port = key.dport;
+	return rc;
 }
 
 void

@@ -392,9 +392,8 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 	const struct gax_snap_listener *l;
 	const struct gax_snap_group *g;
 	const struct gax_snap_endpoint *e;
-	struct gax_flow_key ek;
-	uint32_t li, gi, ei, owner, nat_addr;
-	uint16_t nat_port, eport;
+	struct gax_flow_nat nat;
+	uint32_t li, gi, ei, owner;
 	int rc;
 
 	if (!fr->chosen)
@@ -437,31 +436,18 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 		drop(w, v, GAX_DROP_NO_ROUTE);
 		return;
 	}
-	eport = g->endpoint_port[fr->port_index];
-	if (gax_flow_room(w->flows) != 0) {
-		drop(w, v, GAX_DROP_FLOW_TABLE_FULL); /* before a NAT port is taken for nothing */
-		return;
-	}
-	if (g->reserve_client_ip) {
-		nat_addr = p->saddr;
-		nat_port = p->sport;
-	} else {
-		nat_addr = e->snat_addr;
-		if (gax_flow_snat_port(w->flows, nat_addr, e->addr, eport, p->proto,
-				&nat_port) != 0) {
-			drop(w, v, GAX_DROP_NAT_PORTS_EXHAUSTED);
-			return;
-		}
-	}
-	gax_flow_key_init(&ek, e->addr, nat_addr, eport, nat_port, p->proto);
-	rc = gax_flow_insert(w->flows, fr->key, &ek, l->id, e->id, now, l->idle_timeout, fp);
+	nat.endpoint_addr = e->addr;
+	nat.endpoint_port = g->endpoint_port[fr->port_index];
+	nat.nat_addr = g->reserve_client_ip ? 0 : e->snat_addr;
+	rc = gax_flow_open(w->flows, fr->key, &nat, l->id, e->id, now, l->idle_timeout, fp);
 	if (rc == -ENOSPC) {
 		drop(w, v, GAX_DROP_FLOW_TABLE_FULL);
 		return;
 	}
 	if (rc != 0) {
-		/* The endpoint-side tuple is taken (a reserved client reaching one
-		 * endpoint port through two listeners): it cannot be told apart. */
+		/* No free port; or, the client kept, the endpoint-side tuple is taken
+		 * (a reserved client reaching one endpoint port through two
+		 * listeners): it cannot be told apart. */
 		drop(w, v, GAX_DROP_NAT_PORTS_EXHAUSTED);
 		return;
 	}
