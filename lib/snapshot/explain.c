@@ -4,7 +4,9 @@
  * do with each accelerated address, protocol and port: which listener serves
  * it, how new flows are split over endpoint groups, each endpoint's actual
  * share of its group's Maglev table (what the weights become), the port a
- * packet is sent to, the egress interface, next hop and NAT source.
+ * packet is sent to, the egress interface, next hop and NAT source, and
+ * what health changed: endpoints left out, groups whose share went to the
+ * others, listeners that failed open.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -46,16 +48,40 @@ print_port_mapping(FILE *out, const struct gax_snap_listener *l, const struct ga
 		fprintf(out, ", others unchanged");
 }
 
+/* Why @p e takes no new flows, or NULL when it takes its share. */
 static const char *
-endpoint_state(const struct gax_snap_endpoint *e)
+endpoint_state(const struct gax_snapshot *s, const struct gax_snap_listener *l, uint32_t ei)
 {
+	const struct gax_snap_endpoint *e = &s->endpoints[ei];
+	bool unhealthy = gax_snapshot_endpoint_unhealthy(s, ei);
+
 	if (e->addr == 0)
 		return "not resolved: takes no flows";
 	if (e->iface == GAX_SNAP_NO_IFACE)
 		return "unreachable: takes no flows";
 	if (e->weight == 0)
-		return "weight 0: takes no new flows";
+		return unhealthy ? "weight 0: takes no new flows; unhealthy" :
+			"weight 0: takes no new flows";
+	if (unhealthy && !l->failed_open)
+		return "unhealthy: excluded, takes no new flows";
 	return NULL;
+}
+
+/* Whether @p g is out of the split because of health alone. */
+static bool
+group_out_for_health(const struct gax_snapshot *s, const struct gax_snap_group *g)
+{
+	uint32_t k;
+
+	if (g->table != NULL)
+		return false;
+	for (k = 0; k < g->n_endpoints; k++) {
+		const struct gax_snap_endpoint *e = &s->endpoints[g->first_endpoint + k];
+
+		if (gax_snapshot_endpoint_unhealthy(s, g->first_endpoint + k) && e->weight > 0 && e->addr != 0 && e->iface != GAX_SNAP_NO_IFACE)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -67,11 +93,15 @@ explain_group(FILE *out, const struct gax_snapshot *s, const struct gax_snap_lis
 	char a[16], b[16], c[16];
 
 	fprintf(out, "    endpoint group %s: ", g->name);
-	if (l->split_total == 0 || g->split_hi == g->split_lo)
+	if (group_out_for_health(s, g))
+		fprintf(out, "takes no new flows (no healthy endpoint: its traffic_percentage %u "
+				"goes to the other groups)", g->traffic_percentage);
+	else if (l->split_total == 0 || g->split_hi == g->split_lo)
 		fprintf(out, "takes no new flows (no endpoint can)");
 	else
-		fprintf(out, "%.1f%% of new flows", 100.0 * (g->split_hi - g->split_lo) /
-				l->split_total);
+		fprintf(out, "%.1f%% of new flows (traffic_percentage %u)",
+				100.0 * (g->split_hi - g->split_lo) / l->split_total,
+				g->traffic_percentage);
 	fprintf(out, ", %s", g->reserve_client_ip ? "client IP reserved (destination NAT only)" :
 			"full NAT");
 	if (l->protocol == GAX_PROTO_HTTP || l->protocol == GAX_PROTO_HTTPS)
@@ -84,7 +114,7 @@ explain_group(FILE *out, const struct gax_snapshot *s, const struct gax_snap_lis
 		gax_maglev_slot_counts(g->table, counts);
 	for (k = 0; k < g->n_endpoints; k++) {
 		const struct gax_snap_endpoint *e = &s->endpoints[g->first_endpoint + k];
-		const char *state = endpoint_state(e);
+		const char *state = endpoint_state(s, l, g->first_endpoint + k);
 
 		fprintf(out, "      %-24s weight %3u", e->address, e->weight);
 		if (e->type == GAX_ENDPOINT_DOMAIN && e->addr != 0)
@@ -99,6 +129,8 @@ explain_group(FILE *out, const struct gax_snapshot *s, const struct gax_snap_lis
 				gax_ip_format(e->next_hop, b));
 		if (!g->reserve_client_ip)
 			fprintf(out, " from %s", gax_ip_format(e->snat_addr, c));
+		if (gax_snapshot_endpoint_unhealthy(s, g->first_endpoint + k))
+			fprintf(out, "  (unhealthy: serves, the listener failed open)");
 		fprintf(out, "\n");
 	}
 	if (g->n_endpoints == 0)
@@ -121,6 +153,11 @@ gax_snapshot_explain(FILE *out, const struct gax_snapshot *s)
 			s->n_groups, s->n_groups == 1 ? "" : "s",
 			s->n_endpoints, s->n_endpoints == 1 ? "" : "s",
 			s->maglev_table_size, s->n_tables_built, s->n_tables_reused);
+	if (s->n_unhealthy > 0 || s->n_failed_open > 0)
+		fprintf(out, "Health: %" PRIu32 " endpoint%s unhealthy, %" PRIu32
+				" listener%s failed open\n",
+				s->n_unhealthy, s->n_unhealthy == 1 ? "" : "s",
+				s->n_failed_open, s->n_failed_open == 1 ? "" : "s");
 
 	fprintf(out, "\nInterfaces\n");
 	for (i = 0; i < s->n_interfaces; i++) {
@@ -164,6 +201,9 @@ gax_snapshot_explain(FILE *out, const struct gax_snapshot *s)
 			if (l->protocol == GAX_PROTO_HTTP || l->protocol == GAX_PROTO_HTTPS)
 				fprintf(out, "    (%s is forwarded by a later L7 stage; this release "
 						"validates it only)\n", gax_protocol_name(l->protocol));
+			if (l->failed_open)
+				fprintf(out, "    (FAILED OPEN: every endpoint that could serve is "
+						"unhealthy, so all of them serve as if healthy)\n");
 			if (l->n_groups == 0)
 				fprintf(out, "    (no endpoint groups: new connections are refused "
 						"and counted)\n");

@@ -92,7 +92,12 @@ struct gax_snap_listener {
 	uint8_t protocol;        /* enum gax_protocol */
 	uint8_t ipproto;         /* GAX_IPPROTO_TCP or _UDP */
 	uint8_t affinity;        /* enum gax_affinity */
-	uint8_t pad;
+	/*
+	 * Every endpoint that could serve (weight > 0, resolved, routable) is
+	 * unhealthy, so the listener was compiled as if all were healthy
+	 * (fail open, as AWS Global Accelerator does). See "Health" below.
+	 */
+	bool failed_open;
 	uint32_t idle_timeout;   /* seconds */
 	uint32_t request_timeout;
 	uint16_t n_ports;
@@ -113,6 +118,7 @@ struct gax_snap_group {
 	uint32_t n_endpoints;
 	bool reserve_client_ip;
 	uint8_t request_protocol; /* enum gax_protocol */
+	uint8_t traffic_percentage; /* as configured, 1-100; the share is split_hi - split_lo */
 	const uint16_t *endpoint_port; /* [listener n_ports]: destination port per port index */
 	const struct gax_maglev_table *table; /* NULL: no endpoint takes new flows */
 };
@@ -166,6 +172,17 @@ struct gax_snapshot {
 	uint32_t n_tables_built;  /* Maglev tables built by this compile */
 	uint32_t n_tables_reused; /* shared with the previous snapshot or a twin group */
 
+	/*
+	 * [n_endpoints]: 1 when the endpoint was reported unhealthy by
+	 * gax_snapshot_opts.unhealthy (it then owns no slot of its group's
+	 * table unless its listener failed open). Kept out of struct
+	 * gax_snap_endpoint so the packet path's record stays 40 bytes; read
+	 * it with gax_snapshot_endpoint_unhealthy().
+	 */
+	uint8_t *endpoint_unhealthy;
+	uint32_t n_unhealthy;     /* endpoints reported unhealthy */
+	uint32_t n_failed_open;   /* listeners with the failed_open flag */
+
 	void *priv; /* owned memory; see snapshot.c */
 };
 
@@ -176,13 +193,45 @@ struct gax_snapshot {
  */
 typedef int (*gax_snapshot_resolve_fn)(void *ctx, const char *name, uint32_t *addr);
 
+/**
+ * Health of endpoints, asked on the control thread during compilation, once
+ * per endpoint, after ids are assigned. @p endpoint_id is the endpoint's
+ * stable id in the snapshot being compiled: the same as in opts.prev for an
+ * endpoint that was there (so the ids given to the prober from the previous
+ * snapshot are the ones asked about), a new id for a new endpoint (which the
+ * prober does not know yet: unknown, so healthy).
+ * Return true only when the endpoint is known to be unhealthy; an endpoint
+ * never checked, still unknown, or in a group without health_check is
+ * healthy and serves.
+ */
+typedef bool (*gax_snapshot_unhealthy_fn)(void *ctx, uint32_t endpoint_id);
+
 struct gax_snapshot_opts {
 	uint64_t generation;
 	/* reuse its Maglev tables where unchanged, and its ids; may be NULL */
 	const struct gax_snapshot *prev;
 	gax_snapshot_resolve_fn resolve; /* NULL: domain endpoints stay unresolved */
 	void *resolve_ctx;
+	gax_snapshot_unhealthy_fn unhealthy; /* NULL: every endpoint is healthy */
+	void *health_ctx;
 };
+
+/*
+ * Health. Routing around failure is decided here, at compile time, so the
+ * packet path (pick_group, pick_endpoint) is the same with or without it:
+ *  - an unhealthy endpoint enters its group's Maglev table with weight 0
+ *    (owns no slot; the others keep theirs, so only its own flows' keys move);
+ *  - a group left without a healthy endpoint of weight > 0 gets no table and
+ *    no traffic share, like a group whose weights are all 0: the listener's
+ *    new flows are split over its other groups by traffic_percentage;
+ *  - when that leaves a listener with no serving group although some group
+ *    has an endpoint that could serve but for its health, the listener is
+ *    compiled as if every endpoint were healthy and failed_open is set.
+ * The same configuration and the same health give the same tables and the
+ * same split on every host. A table is reused (from opts.prev or a twin
+ * group) when its endpoints and their effective weights are unchanged, so
+ * a health change rebuilds only the tables of the groups it touches.
+ */
 
 /**
  * Compile a validated configuration.
@@ -207,6 +256,13 @@ static inline uint32_t
 gax_snapshot_endpoint_of_id(const struct gax_snapshot *s, uint32_t id)
 {
 	return id < s->next_endpoint_id ? s->endpoint_by_id[id] : GAX_SNAP_NONE;
+}
+
+/** Whether endpoint index @p e was reported unhealthy when @p s was compiled. */
+static inline bool
+gax_snapshot_endpoint_unhealthy(const struct gax_snapshot *s, uint32_t e)
+{
+	return s->endpoint_unhealthy[e] != 0;
 }
 
 /** Release a snapshot; NULL is allowed. Control thread, after the grace period. */

@@ -10,6 +10,15 @@
  * of the previous snapshot is reused when its signature is unchanged, so an
  * apply that touches one group of 10,000 builds one table. Tables carry a
  * reference count touched only by the control thread.
+ *
+ * Compilation runs in two passes: the first lays out listeners, groups and
+ * endpoints; then ids are assigned (health is reported by stable endpoint
+ * id); the second asks each endpoint's health and builds, per listener, the
+ * groups' tables and the traffic split. Health only changes the effective
+ * weights the tables are built from (an unhealthy endpoint counts as weight
+ * 0), so it needs no mechanism of its own: a group with no effective weight
+ * gets no table and no share, exactly like a drained group, and table
+ * sharing and reuse follow the effective weights through the signature.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -367,6 +376,7 @@ group_ports(struct gax_snapshot *s, const struct gax_snap_listener *l,
 	return map;
 }
 
+/* Lay out one group and its endpoints; its table is built by route_listener(). */
 static int
 compile_group(struct gax_snapshot *s, const struct gax_snapshot_opts *opts,
 		const struct gax_accelerator *a, const struct gax_listener *cl,
@@ -375,7 +385,6 @@ compile_group(struct gax_snapshot *s, const struct gax_snapshot_opts *opts,
 	struct snapshot_priv *p = s->priv;
 	const struct gax_snap_listener *l = &s->listeners[li];
 	struct gax_snap_group *g = &s->groups[gi];
-	struct gax_maglev_backend backends[GAX_MAX_ENDPOINTS_PER_GROUP];
 	unsigned int k;
 
 	g->name = arena_strdup(p, cg->name);
@@ -385,6 +394,7 @@ compile_group(struct gax_snapshot *s, const struct gax_snapshot_opts *opts,
 	g->n_endpoints = cg->n_endpoints;
 	g->reserve_client_ip = cg->reserve_client_ip;
 	g->request_protocol = (uint8_t)cg->request_protocol;
+	g->traffic_percentage = (uint8_t)cg->traffic_percentage;
 	g->endpoint_port = group_ports(s, l, cg);
 	if (g->name == NULL || g->key == NULL || g->endpoint_port == NULL)
 		return -ENOMEM;
@@ -407,15 +417,74 @@ compile_group(struct gax_snapshot *s, const struct gax_snapshot_opts *opts,
 				&e->addr) < 0)
 			e->addr = 0;
 		endpoint_route(s, e);
-		backends[k].key = e->address;
-		backends[k].weight = (e->addr != 0 && e->iface != GAX_SNAP_NO_IFACE) ? e->weight : 0;
 	}
 	*ei += cg->n_endpoints;
+	return 0;
+}
 
-	errno = 0;
-	g->table = group_table(s, opts->prev, backends, k);
-	if (g->table == NULL && errno != 0)
-		return -errno;
+/* Whether @p e could take new flows, health aside: weight > 0, resolved, routable. */
+static bool
+endpoint_can_serve(const struct gax_snap_endpoint *e)
+{
+	return e->weight > 0 && e->addr != 0 && e->iface != GAX_SNAP_NO_IFACE;
+}
+
+/*
+ * Second pass, after ids: ask the health of the listener's endpoints, decide
+ * whether it fails open, build its groups' tables from the effective weights
+ * and split its new flows over the groups that got a table.
+ */
+static int
+route_listener(struct gax_snapshot *s, const struct gax_snapshot_opts *opts, uint32_t li)
+{
+	struct gax_snap_listener *l = &s->listeners[li];
+	struct gax_maglev_backend backends[GAX_MAX_ENDPOINTS_PER_GROUP];
+	uint32_t gi, ei, cum = 0;
+	bool could_serve = false, healthy_serves = false;
+	unsigned int k;
+
+	for (gi = l->first_group; gi < l->first_group + l->n_groups; gi++) {
+		const struct gax_snap_group *g = &s->groups[gi];
+
+		for (ei = g->first_endpoint; ei < g->first_endpoint + g->n_endpoints; ei++) {
+			const struct gax_snap_endpoint *e = &s->endpoints[ei];
+			bool down = opts->unhealthy != NULL &&
+					opts->unhealthy(opts->health_ctx, e->id);
+
+			s->endpoint_unhealthy[ei] = down;
+			if (down)
+				s->n_unhealthy++;
+			if (endpoint_can_serve(e)) {
+				could_serve = true;
+				if (!down)
+					healthy_serves = true;
+			}
+		}
+	}
+	l->failed_open = could_serve && !healthy_serves;
+	if (l->failed_open)
+		s->n_failed_open++;
+
+	for (gi = l->first_group; gi < l->first_group + l->n_groups; gi++) {
+		struct gax_snap_group *g = &s->groups[gi];
+
+		for (k = 0; k < g->n_endpoints && k < GAX_MAX_ENDPOINTS_PER_GROUP; k++) {
+			ei = g->first_endpoint + k;
+			backends[k].key = s->endpoints[ei].address;
+			backends[k].weight = endpoint_can_serve(&s->endpoints[ei]) &&
+					(!s->endpoint_unhealthy[ei] || l->failed_open) ?
+					s->endpoints[ei].weight : 0;
+		}
+		errno = 0;
+		g->table = group_table(s, opts->prev, backends, k);
+		if (g->table == NULL && errno != 0)
+			return -errno;
+		g->split_lo = cum;
+		if (g->table != NULL)
+			cum += g->traffic_percentage;
+		g->split_hi = cum;
+	}
+	l->split_total = cum;
 	return 0;
 }
 
@@ -428,7 +497,6 @@ compile_listener(struct gax_snapshot *s, const struct gax_snapshot_opts *opts, u
 	struct gax_snap_listener *l = &s->listeners[li];
 	uint16_t *ports;
 	unsigned int r, n = 0, v, k;
-	uint32_t cum = 0;
 	int rc;
 
 	l->name = arena_strdup(p, cl->name);
@@ -458,18 +526,11 @@ compile_listener(struct gax_snapshot *s, const struct gax_snapshot_opts *opts, u
 	l->first_group = *gi;
 	l->n_groups = cl->n_groups;
 	for (k = 0; k < cl->n_groups; k++) {
-		struct gax_snap_group *g = &s->groups[*gi + k];
-
 		rc = compile_group(s, opts, a, cl, &cl->groups[k], li, *gi + k, ei);
 		if (rc < 0)
 			return rc;
-		g->split_lo = cum;
-		if (g->table != NULL)
-			cum += cl->groups[k].traffic_percentage;
-		g->split_hi = cum;
 	}
 	*gi += cl->n_groups;
-	l->split_total = cum;
 	return 0;
 }
 
@@ -528,10 +589,12 @@ gax_snapshot_compile(const struct gax_config *cfg, const struct gax_snapshot_opt
 	s->listeners = calloc(n_listeners + 1, sizeof(*s->listeners));
 	s->groups = calloc(n_groups + 1, sizeof(*s->groups));
 	s->endpoints = calloc(n_endpoints + 1, sizeof(*s->endpoints));
+	s->endpoint_unhealthy = calloc(n_endpoints + 1, sizeof(*s->endpoint_unhealthy));
 	p->tables = calloc(n_groups + 1, sizeof(*p->tables));
 	if (s->port_slots == NULL || s->addr_slots == NULL || s->interfaces == NULL ||
 			s->accelerators == NULL ||
 			s->listeners == NULL || s->groups == NULL || s->endpoints == NULL ||
+			s->endpoint_unhealthy == NULL ||
 			p->tables == NULL || table_index_init(&p->index, n_groups + 1) < 0)
 		goto fail;
 	s->n_interfaces = cfg->n_interfaces;
@@ -573,6 +636,11 @@ gax_snapshot_compile(const struct gax_config *cfg, const struct gax_snapshot_opt
 	rc = gax_snapshot_assign_ids(s, opts->prev);
 	if (rc < 0)
 		goto fail;
+	for (li = 0; li < s->n_listeners; li++) {
+		rc = route_listener(s, opts, li);
+		if (rc < 0)
+			goto fail;
+	}
 	return s;
 
 fail:
@@ -610,6 +678,7 @@ gax_snapshot_free(struct gax_snapshot *s)
 	free(s->listeners);
 	free(s->groups);
 	free(s->endpoints);
+	free(s->endpoint_unhealthy);
 	free(s->listener_by_id);
 	free(s->endpoint_by_id);
 	free(s);
