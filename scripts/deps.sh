@@ -15,6 +15,8 @@ packages=(
 	lua5.4
 	# benchmark plots (perf/bench_forward.sh)
 	gnuplot-nox
+	# the XDP steering program: bpftool generates its libbpf skeleton (lib/xdp, clang builds the object)
+	bpftool
 )
 
 missing=()
