@@ -31,6 +31,7 @@ struct gen_opts {
 	uint64_t count;			/* 0: the scenario's */
 	int64_t rate_pps;		/* -1: the scenario's */
 	double drain_s;			/* receive this long after the last send */
+	double linger_s;		/* then keep the ports open, unpolled, this long */
 	double link_timeout_s;		/* wait this long for links and ARP */
 };
 

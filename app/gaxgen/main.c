@@ -49,6 +49,8 @@ usage(FILE *out)
 		"  --count N          packets to send (overrides count; pcap: frames)\n"
 		"  --rate PPS         packets per second, 0 as fast as possible (overrides rate_pps)\n"
 		"  --drain S          keep receiving S seconds after the last send (default 0.2)\n"
+		"  --linger S         after the run, keep the ports open S seconds without polling\n"
+		"                     them before closing (default 0): a memif peer leaves first\n"
 		"  --link-timeout S   wait up to S seconds for links up and ARP (default 10)\n"
 		"  --json FILE        write the report as JSON too\n"
 		"  --rx-only          send nothing: receive (and answer) for the duration, to pair\n"
@@ -56,12 +58,29 @@ usage(FILE *out)
 		"  --list-ports       list the ports EAL gave and exit\n");
 }
 
+/*
+ * Keep the ports open, unpolled, for @p s seconds (SIGINT ends it). DPDK
+ * 22.11's memif unmaps a port's rings on its control thread when the peer
+ * disconnects, while the datapath may be inside rte_eth_rx_burst() on them:
+ * a process still polling when its peer leaves crashes now and then. With
+ * --linger the peer can leave while this process no longer polls.
+ */
+static void
+linger(double s)
+{
+	double t;
+
+	for (t = 0; t < s && !gen_stop; t += 0.01)
+		usleep(10000);
+}
+
 static bool
 is_app_option(const char *s)
 {
 	static const char *const opts[] = { "--scenario", "--check", "--write-pcap", "--help",
 		"-h", "--tx-port", "--rx-port", "--reply-port", "--duration", "--count",
-		"--rate", "--json", "--list-ports", "--drain", "--link-timeout", "--rx-only", NULL };
+		"--rate", "--json", "--list-ports", "--drain", "--link-timeout", "--rx-only",
+		"--linger", NULL };
 	const char *const *o;
 
 	for (o = opts; *o != NULL; o++) {
@@ -115,7 +134,7 @@ static int
 parse_args(int argc, char **argv, struct gen_opts *o)
 {
 	enum { O_TX = 256, O_RX, O_REPLY, O_DUR, O_COUNT, O_RATE, O_JSON, O_PCAP, O_CHECK,
-		O_LIST, O_DRAIN, O_LINK, O_RXONLY };
+		O_LIST, O_DRAIN, O_LINK, O_RXONLY, O_LINGER };
 	static const struct option lo[] = {
 		{ "scenario", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -130,6 +149,7 @@ parse_args(int argc, char **argv, struct gen_opts *o)
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "list-ports", no_argument, NULL, O_LIST },
 		{ "drain", required_argument, NULL, O_DRAIN },
+		{ "linger", required_argument, NULL, O_LINGER },
 		{ "link-timeout", required_argument, NULL, O_LINK },
 		{ "rx-only", no_argument, NULL, O_RXONLY },
 		{ NULL, 0, NULL, 0 },
@@ -193,6 +213,10 @@ parse_args(int argc, char **argv, struct gen_opts *o)
 			break;
 		case O_DRAIN:
 			if (parse_secs("--drain", optarg, &o->drain_s) != 0)
+				return -1;
+			break;
+		case O_LINGER:
+			if (parse_secs("--linger", optarg, &o->linger_s) != 0)
 				return -1;
 			break;
 		case O_LINK:
@@ -302,6 +326,7 @@ run_eal(struct gen_ctx *c, int eal_argc, char **eal_argv)
 			gen_loop(c);
 		}
 		rc = gen_report(c);
+		linger(o->linger_s);
 	} else if (rc == 0) {
 		fprintf(stderr, "gaxgen: interrupted before sending\n");
 		rc = 1;
