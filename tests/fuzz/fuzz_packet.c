@@ -17,6 +17,8 @@
 
 #include "gax_packet.h"
 
+#include "fuzz_frames.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
@@ -164,83 +166,6 @@ exercise(const uint8_t *data, size_t size)
 	free(f);
 }
 
-static uint16_t
-rd16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static void
-wr16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-/*
- * Make the checksums of an IPv4 frame right (as far as its bytes allow), so
- * mutated inputs get past the checksum checks to the deeper paths: the IPv4
- * header checksum, then the TCP, UDP or ICMP checksum over what the total
- * length (bounded by the frame) covers, and for an ICMP error the embedded
- * IPv4 header checksum first.
- */
-static void
-fix_checksums(uint8_t *f, size_t size)
-{
-	uint8_t *ip = f + GAX_PKT_ETH_HLEN, *l4;
-	size_t avail, ihl, tot, l4len, off;
-	uint32_t sum;
-
-	if (size < GAX_PKT_ETH_HLEN + 20 || rd16(f + 12) != GAX_PKT_ETHERTYPE_IPV4)
-		return;
-	avail = size - GAX_PKT_ETH_HLEN;
-	ihl = (size_t)(ip[0] & 0xf) * 4;
-	if (ihl < 20 || ihl > avail)
-		return;
-	wr16(ip + 10, 0);
-	wr16(ip + 10, gax_pkt_csum_fold(gax_pkt_csum_partial(ip, (uint32_t)ihl, 0)));
-	tot = rd16(ip + 2);
-	if (tot > avail)
-		tot = avail;
-	if (tot < ihl)
-		return;
-	l4 = ip + ihl;
-	l4len = tot - ihl;
-	switch (ip[9]) {
-	case GAX_PKT_PROTO_TCP:
-		off = 16;
-		break;
-	case GAX_PKT_PROTO_UDP:
-		off = 6;
-		if (l4len >= 8 && rd16(l4 + 4) <= l4len)
-			l4len = rd16(l4 + 4);
-		break;
-	case GAX_PKT_PROTO_ICMP:
-		off = 2;
-		if (l4len >= 8 + 20) {
-			uint8_t *in = l4 + 8;
-			size_t iihl = (size_t)(in[0] & 0xf) * 4;
-
-			if (iihl >= 20 && iihl <= l4len - 8) {
-				wr16(in + 10, 0);
-				wr16(in + 10, gax_pkt_csum_fold(gax_pkt_csum_partial(in,
-						(uint32_t)iihl, 0)));
-			}
-		}
-		break;
-	default:
-		return;
-	}
-	if (l4len < off + 2)
-		return;
-	wr16(l4 + off, 0);
-	sum = ip[9] == GAX_PKT_PROTO_ICMP ? 0 :
-		gax_pkt_csum_pseudo((uint32_t)rd16(ip + 12) << 16 | rd16(ip + 14),
-			(uint32_t)rd16(ip + 16) << 16 | rd16(ip + 18), ip[9], (uint16_t)l4len);
-	wr16(l4 + off, gax_pkt_csum_fold(gax_pkt_csum_partial(l4, (uint32_t)l4len, sum)));
-	if (ip[9] == GAX_PKT_PROTO_UDP && rd16(l4 + off) == 0)
-		wr16(l4 + off, 0xffff);
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
