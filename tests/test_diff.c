@@ -309,6 +309,8 @@ static const struct field_case field_cases[] = {
 		"interface:wan", "gateway", "10.0.0.254", "10.0.0.250" },
 	{ "\"gateway\": \"10.0.0.254\",", "", GAX_KIND_INTERFACE, "interface:wan", "gateway",
 		"10.0.0.254", "none" },
+	{ "\"gateway\": \"10.0.0.254\"", "\"gateway\": \"10.0.0.254\", \"kernel_twin\": \"gax-wan\"",
+		GAX_KIND_INTERFACE, "interface:wan", "kernel_twin", "none", "gax-wan" },
 	{ "02:00:00:00:00:fd", "02:00:00:00:00:fc", GAX_KIND_INTERFACE, "interface:wan",
 		"neighbors", "10.0.0.253 02:00:00:00:00:fd", "10.0.0.253 02:00:00:00:00:fc" },
 	{ "\"10.0.0.100\"", "\"10.0.0.100\", \"10.0.0.102\"", GAX_KIND_ACCELERATOR, "web",

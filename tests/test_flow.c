@@ -1084,6 +1084,50 @@ Test(flow_snat, single_worker_and_owner_of_port)
 	cr_expect_eq(port, 65535 - 1024 + 1);
 }
 
+/* A narrowed range (gaxd leaves the kernel's ephemeral ports alone): only ports inside it. */
+Test(flow_snat, narrowed_range)
+{
+	static uint8_t seen[65536];
+	struct gax_flow_opts o;
+	struct gax_flow_table *t;
+	uint32_t client = 1, got, p, inside = 0;
+
+	gax_flow_opts_init(&o);
+	cr_expect_eq(o.snat_port_min, GAX_FLOW_SNAT_PORT_MIN);
+	cr_expect_eq(o.snat_port_max, GAX_FLOW_SNAT_PORT_MAX);
+	o.capacity = 20000;
+	o.n_workers = 3;
+	o.worker_id = 1;
+	o.seed = 7;
+	o.snat_port_min = 1024;
+	o.snat_port_max = 32767;
+	t = gax_flow_create(&o);
+	cr_assert_not_null(t);
+	for (p = 1024; p <= 32767; p++)
+		inside += p % 3 == 1;
+	cr_expect_eq(gax_flow_snat_port_count(t), inside);
+	got = exhaust(t, 3, 1, IP(10, 1, 0, 11), TCP, seen, &client);
+	cr_expect_eq(got, inside);
+	for (p = 32768; p < 65536; p++)
+		cr_assert_eq(seen[p], 0, "port %u is outside the range", p);
+	gax_flow_free(t);
+
+	/* Refused: below 1024, reversed, fewer ports than workers. */
+	o.snat_port_min = 1023;
+	cr_expect_null(gax_flow_create(&o));
+	cr_expect_eq(errno, EINVAL);
+	o.snat_port_min = 5000;
+	o.snat_port_max = 4999;
+	cr_expect_null(gax_flow_create(&o));
+	o.snat_port_max = 5001; /* 2 ports, 3 workers */
+	cr_expect_null(gax_flow_create(&o));
+	o.snat_port_max = 5002; /* 3 ports: one each */
+	t = gax_flow_create(&o);
+	cr_assert_not_null(t);
+	cr_expect_eq(gax_flow_snat_port_count(t), 1);
+	gax_flow_free(t);
+}
+
 /* gax_flow_open(): the port and the insertion in one, with every refusal of the two. */
 Test(flow_snat, open_picks_a_port_and_inserts)
 {

@@ -630,9 +630,9 @@ run(struct gax_fwd_worker *w, struct frm *f, uint16_t iface, uint64_t now)
 static const char *
 action_name(uint8_t a)
 {
-	static const char *const n[] = { "DROP", "TX", "HELD", "REDIRECT", "CONSUMED" };
+	static const char *const n[] = { "DROP", "TX", "HELD", "REDIRECT", "CONSUMED", "KERNEL" };
 
-	return a < 5 ? n[a] : "?";
+	return a < 6 ? n[a] : "?";
 }
 
 #define assert_tx(v, ifc, what) do { \
@@ -1358,6 +1358,103 @@ Test(fwd, icmp_frag_needed_translated_to_client)
 			GAX_PKT_ICMP_FRAG_NEEDED, 1300, 64, fwd.b + ETH, IPH + 28);
 	assert_drop(run(w, &err, LAN, T0 + MS), GAX_DROP_NO_FLOW, "error about no flow");
 	cr_assert_eq(w->ctr.icmp_errors_translated, 1);
+	done(w);
+}
+
+#define assert_kernel(v, f, copy, ifc, what) do { \
+	struct gax_fwd_verdict k_ = (v); \
+	assert_action(k_, GAX_FWD_KERNEL, (what)); \
+	cr_assert_eq(k_.iface, (ifc), "%s: twin of %u, expected %u", (what), k_.iface, (ifc)); \
+	assert_frame_eq((f), (copy), (what)); \
+} while (0)
+
+/*
+ * An interface with a kernel twin: what arrives for one of its addresses and
+ * gax does not serve reaches the kernel unchanged; the rest is as without.
+ */
+Test(fwd, kernel_twin_gets_what_gax_does_not_serve)
+{
+	struct io io;
+	struct gax_fwd_worker *w = worker(&io);
+	struct frm f, copy, inner;
+	uint32_t ep;
+	uint16_t nat;
+
+	learn_all(w, T0);
+	gax_fwd_set_kernel(w, LAN, true);
+
+	/* TCP and UDP to the interface address, no flow: SSH, the host's own probes */
+	tcp(&f, lan_mac, mac_of(E11), E11, LAN_IP, 40000, 22, GAX_PKT_TCP_SYN, 64, 0);
+	copy = f;
+	assert_kernel(run(w, &f, LAN, T0), &f, &copy, LAN, "SSH to 10.1.0.1");
+	tcp(&f, lan_mac, mac_of(E11), E11, LAN_IP, 8080, 45000,
+			GAX_PKT_TCP_SYN | GAX_PKT_TCP_ACK, 64, 0);
+	copy = f;
+	assert_kernel(run(w, &f, LAN, T0), &f, &copy, LAN, "answer to the kernel's probe");
+	udp(&f, lan_mac, mac_of(E21), E21, LAN_IP, 53, 45001, 64, 30);
+	copy = f;
+	assert_kernel(run(w, &f, LAN, T0), &f, &copy, LAN, "DNS answer to the kernel");
+	/* ICMP: echo requests gax answers itself; an echo reply is the kernel's */
+	icmp_echo(&f, lan_mac, mac_of(E11), E11, LAN_IP, GAX_PKT_ICMP_ECHO_REQUEST, 64, 1, 1, 8);
+	assert_tx(run(w, &f, LAN, T0), LAN, "ping 10.1.0.1 answered by gax");
+	icmp_echo(&f, lan_mac, mac_of(E11), E11, LAN_IP, GAX_PKT_ICMP_ECHO_REPLY, 64, 7, 1, 8);
+	copy = f;
+	assert_kernel(run(w, &f, LAN, T0), &f, &copy, LAN, "echo reply to the kernel's ping");
+	/* an ICMP error about none of gax's flows: about the kernel's connection */
+	tcp(&inner, mac_of(E11), lan_mac, LAN_IP, E11, 45000, 8080, GAX_PKT_TCP_SYN, 64, 0);
+	icmp_error(&f, lan_mac, mac_of(E11), E11, LAN_IP, GAX_PKT_ICMP_DEST_UNREACH, 3, 0, 64,
+			inner.b + ETH, IPH + 8);
+	copy = f;
+	assert_kernel(run(w, &f, LAN, T0), &f, &copy, LAN, "port unreachable to the kernel");
+	/* another IP protocol (GRE, 47) to the interface address */
+	udp(&f, lan_mac, mac_of(E11), E11, LAN_IP, 1, 2, 64, 8);
+	f.b[ETH + 9] = 47;
+	wr16(f.b + ETH + 10, 0);
+	wr16(f.b + ETH + 10, ref_ip_field(f.b + ETH));
+	copy = f;
+	assert_kernel(run(w, &f, LAN, T0), &f, &copy, LAN, "GRE to 10.1.0.1");
+	/* an ARP reply for the interface address: learned, and the kernel's too */
+	arp(&f, lan_mac, mac_of(IP(10, 1, 0, 77)), GAX_PKT_ARP_REPLY, mac_of(IP(10, 1, 0, 77)),
+			IP(10, 1, 0, 77), lan_mac, LAN_IP);
+	copy = f;
+	assert_kernel(run(w, &f, LAN, T0), &f, &copy, LAN, "ARP reply");
+	cr_assert_eq(w->ctr.iface[LAN].to_kernel, 7);
+
+	/* gax's own traffic is unchanged: a flow's reply goes to the client */
+	tcp(&f, wan_mac, mac_of(CLIENT), CLIENT, VIP, 40000, 80, GAX_PKT_TCP_SYN, 64, 0);
+	assert_tx(run(w, &f, WAN, T0), LAN, "SYN");
+	ep = f_daddr(&f);
+	nat = f_sport(&f);
+	tcp(&f, lan_mac, mac_of(ep), ep, LAN_IP, 8080, nat, GAX_PKT_TCP_SYN | GAX_PKT_TCP_ACK, 64,
+			0);
+	assert_tx(run(w, &f, LAN, T0), WAN, "the flow's SYN-ACK");
+	/* an ARP request for the address: gax answers, the kernel need not */
+	arp(&f, bcast, mac_of(E12), GAX_PKT_ARP_REQUEST, mac_of(E12), E12, zero_mac, LAN_IP);
+	assert_tx(run(w, &f, LAN, T0), LAN, "ARP request answered");
+	/* never the kernel: accelerated addresses, others' addresses, bad checksums */
+	tcp(&f, lan_mac, mac_of(E11), E11, VIP, 40000, 22, GAX_PKT_TCP_SYN, 64, 0);
+	assert_drop(run(w, &f, LAN, T0), GAX_DROP_NO_LISTENER, "SSH to the VIP");
+	tcp(&f, lan_mac, mac_of(E11), E11, IP(10, 1, 0, 50), 40000, 22, GAX_PKT_TCP_SYN, 64, 0);
+	assert_drop(run(w, &f, LAN, T0), GAX_DROP_NOT_FOR_US, "to another host");
+	tcp(&f, lan_mac, mac_of(E11), E11, LAN_IP, 40000, 22, GAX_PKT_TCP_SYN, 64, 0);
+	f.b[ETH + IPH + 16] ^= 1;
+	assert_drop(run(w, &f, LAN, T0), GAX_DROP_BAD_L4_CSUM, "bad checksum to 10.1.0.1");
+	tcp(&f, other_mac, mac_of(E11), E11, LAN_IP, 40000, 22, GAX_PKT_TCP_SYN, 64, 0);
+	assert_drop(run(w, &f, LAN, T0), GAX_DROP_NOT_FOR_US, "another MAC");
+	/* the interface without a twin drops as before */
+	tcp(&f, wan_mac, mac_of(CLIENT), CLIENT, WAN_IP, 40000, 22, GAX_PKT_TCP_SYN, 64, 0);
+	assert_drop(run(w, &f, WAN, T0), GAX_DROP_NO_FLOW, "SSH to 10.0.0.1, no twin");
+	icmp_echo(&f, wan_mac, mac_of(CLIENT), CLIENT, WAN_IP, GAX_PKT_ICMP_ECHO_REPLY, 64, 7, 1,
+			8);
+	assert_drop(run(w, &f, WAN, T0), GAX_DROP_UNSUPPORTED_ICMP, "echo reply, no twin");
+	arp(&f, wan_mac, mac_of(GW), GAX_PKT_ARP_REPLY, mac_of(GW), GW, wan_mac, WAN_IP);
+	assert_action(run(w, &f, WAN, T0), GAX_FWD_CONSUMED, "ARP reply, no twin");
+	cr_assert_eq(w->ctr.iface[LAN].to_kernel, 7);
+	cr_assert_eq(w->ctr.iface[WAN].to_kernel, 0);
+	/* and off again */
+	gax_fwd_set_kernel(w, LAN, false);
+	tcp(&f, lan_mac, mac_of(E11), E11, LAN_IP, 40000, 22, GAX_PKT_TCP_SYN, 64, 0);
+	assert_drop(run(w, &f, LAN, T0), GAX_DROP_NO_FLOW, "SSH to 10.1.0.1, twin gone");
 	done(w);
 }
 

@@ -992,3 +992,149 @@ Test(snapshot, explain_shows_health)
 	gax_snapshot_free(s);
 	gax_config_free(cfg);
 }
+
+/* ---- drain (gax_snapshot_opts.drained) ---------------------------------------------- */
+
+struct drain {
+	bool on[64];
+	uint32_t calls;
+};
+
+static bool
+drain_cb(void *ctx, uint32_t id)
+{
+	struct drain *d = ctx;
+
+	d->calls++;
+	return id < 64 && d->on[id];
+}
+
+/* @p d with the ids in @p ids (terminated by UINT32_MAX) drained. */
+static struct drain *
+drain_of(struct drain *d, const uint32_t *ids)
+{
+	memset(d, 0, sizeof(*d));
+	for (; *ids != UINT32_MAX; ids++)
+		d->on[*ids] = true;
+	return d;
+}
+
+static struct gax_snapshot *
+compile_drain(const struct gax_config *cfg, const struct gax_snapshot *prev, struct health *h,
+		struct drain *d)
+{
+	struct gax_snapshot_opts o = { .prev = prev,
+		.unhealthy = h != NULL ? health_unhealthy : NULL, .health_ctx = h,
+		.drained = d != NULL ? drain_cb : NULL, .drain_ctx = d };
+	struct gax_snapshot *s = gax_snapshot_compile(cfg, &o);
+
+	cr_assert_not_null(s);
+	return s;
+}
+
+Test(snapshot, a_drained_endpoint_leaves_the_table_like_weight_zero)
+{
+	struct gax_config *cfg = load(four);
+	struct drain dr;
+	struct health h;
+	struct gax_snapshot *s0 = compile_drain(cfg, NULL, NULL, NULL);
+	struct gax_snapshot *s1 = compile_drain(cfg, s0, NULL, drain_of(&dr, (uint32_t[]){ 2,
+			UINT32_MAX }));
+	struct gax_snapshot *s2 = compile_health(cfg, NULL, health_down(&h, (uint32_t[]){ 2,
+			UINT32_MAX }));
+	uint32_t counts[4], i;
+
+	cr_assert_eq(dr.calls, 4, "asked once per endpoint");
+	cr_assert(gax_snapshot_endpoint_drained(s1, 2));
+	cr_assert_not(gax_snapshot_endpoint_drained(s1, 1));
+	cr_assert_not(gax_snapshot_endpoint_drained(s0, 2));
+	cr_assert_eq(s1->n_drained, 1);
+	cr_assert_eq(s1->n_unhealthy, 0);
+	cr_assert_eq(s1->endpoints[2].weight, 128, "the configured weight is kept for show");
+	gax_maglev_slot_counts(s1->groups[0].table, counts);
+	cr_assert_eq(counts[2], 0, "a drained endpoint owns no slot");
+	for (i = 0; i < 4; i++)
+		if (i != 2)
+			cr_assert_gt(counts[i], 0);
+	/* The same table as an endpoint out for any other reason. */
+	cr_assert(same_table(s1->groups[0].table, s2->groups[0].table));
+	for (i = 0; i < 10000; i++)
+		cr_assert_neq(gax_snapshot_pick_endpoint(s1, 0, gax_hash_u32(i, 13)), 2);
+	gax_snapshot_free(s2);
+
+	/* Undrained: back to the table it had, reused from the snapshot before. */
+	s2 = compile_drain(cfg, s0, NULL, drain_of(&dr, (uint32_t[]){ UINT32_MAX }));
+	cr_assert_eq(s2->groups[0].table, s0->groups[0].table);
+	cr_assert_eq(s2->n_drained, 0);
+	gax_snapshot_free(s2);
+	gax_snapshot_free(s1);
+	gax_snapshot_free(s0);
+	gax_config_free(cfg);
+}
+
+Test(snapshot, drained_endpoints_are_never_opened_by_fail_open)
+{
+	struct gax_config *cfg = load(four);
+	struct drain dr;
+	struct health h;
+	struct gax_snapshot *s;
+	uint32_t counts[4];
+
+	/* 0, 1 drained, 2, 3 unhealthy: fail open brings back 2 and 3, never 0 and 1. */
+	s = compile_drain(cfg, NULL, health_down(&h, (uint32_t[]){ 2, 3, UINT32_MAX }),
+			drain_of(&dr, (uint32_t[]){ 0, 1, UINT32_MAX }));
+	cr_assert(s->listeners[0].failed_open);
+	gax_maglev_slot_counts(s->groups[0].table, counts);
+	cr_assert_eq(counts[0] + counts[1], 0, "%u %u", counts[0], counts[1]);
+	cr_assert_gt(counts[2], 0);
+	cr_assert_gt(counts[3], 0);
+	gax_snapshot_free(s);
+
+	/* Every endpoint drained, whatever their health: nothing serves, nothing fails open. */
+	s = compile_drain(cfg, NULL, health_down(&h, (uint32_t[]){ 0, 1, 2, 3, UINT32_MAX }),
+			drain_of(&dr, (uint32_t[]){ 0, 1, 2, 3, UINT32_MAX }));
+	cr_assert_not(s->listeners[0].failed_open);
+	cr_assert_eq(s->n_failed_open, 0);
+	cr_assert_eq(s->listeners[0].split_total, 0);
+	cr_assert_null(s->groups[0].table);
+	cr_assert_eq(gax_snapshot_pick_group(s, 0, 12345), GAX_SNAP_NONE);
+	cr_assert_eq(s->n_drained, 4);
+	gax_snapshot_free(s);
+
+	/* Three drained, the fourth unhealthy: it fails open alone. */
+	s = compile_drain(cfg, NULL, health_down(&h, (uint32_t[]){ 3, UINT32_MAX }),
+			drain_of(&dr, (uint32_t[]){ 0, 1, 2, UINT32_MAX }));
+	cr_assert(s->listeners[0].failed_open);
+	for (uint32_t i = 0; i < 1000; i++)
+		cr_assert_eq(gax_snapshot_pick_endpoint(s, 0, gax_hash_u32(i, 17)), 3);
+	gax_snapshot_free(s);
+	gax_config_free(cfg);
+}
+
+Test(snapshot, a_drained_group_hands_its_share_to_the_others)
+{
+	struct gax_config *cfg = load(split);
+	struct drain dr;
+	struct gax_snapshot *s;
+	unsigned int count[3];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	/* split's l1: east 70 (id 0), down 50 (weight 0, id 1), west 30 (id 2). */
+	s = compile_drain(cfg, NULL, NULL, drain_of(&dr, (uint32_t[]){ 0, UINT32_MAX }));
+	cr_assert_eq(s->listeners[0].split_total, 30);
+	cr_assert_not(s->listeners[0].failed_open);
+	count_groups(s, 0, 10000, count);
+	cr_assert_eq(count[2], 10000);
+	f = open_memstream(&buf, &len);
+	gax_snapshot_explain(f, s);
+	fclose(f);
+	cr_assert_not_null(strstr(buf, "(drained: takes no new flows)"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "1 drained"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "endpoint group east: takes no new flows (no endpoint can)"),
+			"%s", buf);
+	free(buf);
+	gax_snapshot_free(s);
+	gax_config_free(cfg);
+}

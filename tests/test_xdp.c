@@ -354,6 +354,62 @@ Test(xdp, passes_the_hosts_traffic)
 	gax_xdp_close(x);
 }
 
+/* Replies of reserve-client-IP endpoints come to the client's address: steered by source. */
+Test(xdp, steers_replies_of_reserve_client_ip_endpoints)
+{
+	static const struct gax_xdp_listener eps[] = {
+		{ .addr = HOST + 10, .port = 8080, .ipproto = IPPROTO_TCP },
+		{ .addr = HOST + 11, .port = 53, .ipproto = IPPROTO_UDP },
+	};
+	struct gax_xdp *x = open_or_skip(NULL);
+	struct gax_xdp_listener bad = { .addr = HOST, .port = 0, .ipproto = IPPROTO_TCP };
+	struct frame f;
+	char err[256];
+
+	configure(x);
+	cr_assert_eq(gax_xdp_set_endpoints(x, &bad, 1, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "port 0") != NULL, "%s", err);
+	cr_assert_eq(gax_xdp_set_endpoints(x, eps, 2, err, sizeof(err)), 0, "%s", err);
+	/* ipv4() sends from CLIENT; these come from the endpoints, to the client. */
+	ipv4(&f, IPPROTO_TCP, CLIENT, 8080, 40000);
+	put32(f.b + 14 + 12, HOST + 10);
+	expect(x, &f, GAX_XDP_STAT_REDIRECT_ENDPOINT_REPLY, "TCP from endpoint:8080 to the client");
+	ipv4(&f, IPPROTO_UDP, CLIENT, 53, 40000);
+	put32(f.b + 14 + 12, HOST + 11);
+	expect(x, &f, GAX_XDP_STAT_REDIRECT_ENDPOINT_REPLY, "UDP from endpoint:53 to the client");
+	/* Another port, protocol or address of the same hosts is theirs. */
+	ipv4(&f, IPPROTO_TCP, CLIENT, 22, 40000);
+	put32(f.b + 14 + 12, HOST + 10);
+	expect(x, &f, GAX_XDP_STAT_PASS_NOT_OURS, "TCP from endpoint:22");
+	ipv4(&f, IPPROTO_UDP, CLIENT, 8080, 40000);
+	put32(f.b + 14 + 12, HOST + 10);
+	expect(x, &f, GAX_XDP_STAT_PASS_NOT_OURS, "UDP from a TCP endpoint's port");
+	ipv4(&f, IPPROTO_TCP, CLIENT, 8080, 40000);
+	put32(f.b + 14 + 12, HOST + 12);
+	expect(x, &f, GAX_XDP_STAT_PASS_NOT_OURS, "TCP from another host's 8080");
+	ipv4(&f, IPPROTO_ICMP, CLIENT, 0, 0);
+	put32(f.b + 14 + 12, HOST + 10);
+	expect(x, &f, GAX_XDP_STAT_PASS_NOT_OURS, "ICMP from the endpoint");
+	/* A fragment or a frame cut inside the ports is the host's too. */
+	ipv4(&f, IPPROTO_TCP, CLIENT, 8080, 40000);
+	put32(f.b + 14 + 12, HOST + 10);
+	f.b[14 + 6] = 0x20;	/* more fragments */
+	expect(x, &f, GAX_XDP_STAT_PASS_NOT_OURS, "fragment from endpoint:8080");
+	ipv4(&f, IPPROTO_TCP, CLIENT, 8080, 40000);
+	put32(f.b + 14 + 12, HOST + 10);
+	f.len = 14 + 20 + 3;
+	expect(x, &f, GAX_XDP_STAT_PASS_NOT_OURS, "cut inside the ports");
+	/* Replaced like the other sets: the one that stays is still steered. */
+	cr_assert_eq(gax_xdp_set_endpoints(x, eps + 1, 1, err, sizeof(err)), 0, "%s", err);
+	ipv4(&f, IPPROTO_TCP, CLIENT, 8080, 40000);
+	put32(f.b + 14 + 12, HOST + 10);
+	expect(x, &f, GAX_XDP_STAT_PASS_NOT_OURS, "TCP endpoint removed");
+	ipv4(&f, IPPROTO_UDP, CLIENT, 53, 40000);
+	put32(f.b + 14 + 12, HOST + 11);
+	expect(x, &f, GAX_XDP_STAT_REDIRECT_ENDPOINT_REPLY, "UDP endpoint kept");
+	gax_xdp_close(x);
+}
+
 Test(xdp, passes_other_ethertypes_malformed_and_truncated)
 {
 	struct gax_xdp *x = open_or_skip(NULL);

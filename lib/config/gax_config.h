@@ -86,6 +86,8 @@ struct gax_neighbor {
 	uint8_t mac[6];
 };
 
+#define GAX_KERNEL_TWIN_NAME_MAX 15 /* IFNAMSIZ - 1 */
+
 struct gax_interface {
 	char *name;
 	char *device;              /* DPDK device name as given to EAL */
@@ -95,6 +97,7 @@ struct gax_interface {
 	uint32_t gateway;
 	struct gax_neighbor *neighbors;
 	unsigned int n_neighbors;
+	char *kernel_twin;         /* kernel interface created for the exception path; NULL: none */
 };
 
 /* Inclusive range of listener ports; a listener's ranges are sorted and disjoint. */

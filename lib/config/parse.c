@@ -584,7 +584,7 @@ static void
 parse_interface(struct pctx *c, json_t *v, void *elem, void *arg)
 {
 	static const char *const fields[] = {
-		"name", "device", "addresses", "gateway", "neighbors",
+		"name", "device", "addresses", "gateway", "neighbors", "kernel_twin",
 	};
 	struct obj o;
 	struct gax_interface *ifc = elem;
@@ -638,6 +638,27 @@ parse_interface(struct pctx *c, json_t *v, void *elem, void *arg)
 	if (m != NULL)
 		ifc->n_neighbors = walk_array(c, m, "neighbors", sizeof(*ifc->neighbors),
 				(void **)&ifc->neighbors, parse_neighbor, NULL);
+
+	m = member_of(c, &o, "kernel_twin", K_STRING, false);
+	if (m != NULL) {
+		const char *s = json_string_value(m);
+		size_t n = strlen(s), i;
+
+		/* What the kernel takes as an interface name (dev_valid_name()). */
+		for (i = 0; i < n; i++)
+			if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+					s[i] == '/' || s[i] == ':')
+				break;
+		if (n < 1 || n > GAX_KERNEL_TWIN_NAME_MAX)
+			ferr(c, "kernel_twin", "kernel interface name %s must be 1-%u characters, "
+					"got %zu", gax_quote(s, q), GAX_KERNEL_TWIN_NAME_MAX, n);
+		else if (i < n || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+			ferr(c, "kernel_twin", "kernel interface name %s must be printable "
+					"characters without spaces, '/' or ':', and not . or ..",
+					gax_quote(s, q));
+		else
+			ifc->kernel_twin = pstrdup(c, s);
+	}
 }
 
 /* ---- endpoints ------------------------------------------------------------ */

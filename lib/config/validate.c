@@ -427,6 +427,16 @@ check_interfaces(struct vctx *v, struct addr_ref **addrs, size_t *n_addrs)
 				fn != NULL ? " (\"" : "", fn != NULL ? fn : "",
 				fn != NULL ? "\")" : "");
 	}
+	for (k = 0; k < n; k++)
+		dn.keys[k] = cfg->interfaces[k].kernel_twin;
+	dups_find(v, &dn);
+	for (k = 0; k < n; k++) {
+		if (dn.first[k] == NO_DUP)
+			continue;
+		snprintf(path, sizeof(path), "interfaces[%u].kernel_twin", k);
+		report(v, GAX_DIAG_ERROR, path, "kernel interface \"%s\" is already the twin of "
+				"interfaces[%u]", dn.keys[k], dn.first[k]);
+	}
 	dups_fini(&dn);
 
 	for (k = 0; k < n; k++)

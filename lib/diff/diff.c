@@ -285,6 +285,8 @@ sum_interface(struct sbuf *b, const void *item)
 		sb_printf(b, ", gateway ");
 		fmt_ip(b, ifc->gateway);
 	}
+	if (ifc->kernel_twin != NULL)
+		sb_printf(b, ", kernel twin %s", ifc->kernel_twin);
 }
 
 static void
@@ -878,6 +880,7 @@ cmp_interface(struct diff_ctx *c, const char *path, const void *old_item,
 	else
 		sb_printf(&c->nv, "none");
 	field_done(c, k, path, "gateway");
+	field_str(c, k, path, "kernel_twin", o->kernel_twin, n->kernel_twin);
 	same = same_set(o->neighbors, o->n_neighbors, n->neighbors, n->n_neighbors,
 			sizeof(struct gax_neighbor), cmp_neighbor);
 	if (same < 0)

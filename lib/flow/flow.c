@@ -52,6 +52,8 @@ gax_flow_opts_init(struct gax_flow_opts *o)
 	o->ticks_per_second = 1000000000ull;
 	o->n_workers = 1;
 	o->worker_id = 0;
+	o->snat_port_min = GAX_FLOW_SNAT_PORT_MIN;
+	o->snat_port_max = GAX_FLOW_SNAT_PORT_MAX;
 }
 
 /* ---- memory ------------------------------------------------------------ */
@@ -115,6 +117,9 @@ opts_check(const struct gax_flow_opts *o)
 			o->worker_id >= o->n_workers)
 		return -EINVAL;
 	if ((o->alloc == NULL) != (o->free == NULL))
+		return -EINVAL;
+	if (o->snat_port_min < GAX_FLOW_SNAT_PORT_MIN || o->snat_port_min > o->snat_port_max ||
+			(uint32_t)o->snat_port_max - o->snat_port_min + 1 < o->n_workers)
 		return -EINVAL;
 	return 0;
 }
@@ -195,6 +200,8 @@ gax_flow_create(const struct gax_flow_opts *o)
 	t->short_timeout_s = (uint16_t)o->short_timeout_s;
 	t->n_workers = o->n_workers;
 	t->worker_id = o->worker_id;
+	t->snat_min = o->snat_port_min;
+	t->snat_max = o->snat_port_max;
 	t->expire_cb = o->expire_cb;
 	t->expire_ctx = o->expire_ctx;
 	flow_snat_init(t);

@@ -58,6 +58,7 @@ struct gax_flow_table {
 	uint32_t worker_id;
 	uint32_t snat_first;
 	uint32_t snat_count;
+	uint16_t snat_min, snat_max;	/* the range asked for (gax_flow_opts) */
 	uint32_t snat_cursor[FLOW_SNAT_CURSORS];	/* next k to try, per destination bucket */
 
 	gax_flow_expire_fn expire_cb;

@@ -124,6 +124,15 @@ struct gax_flow_opts {
 	uint32_t worker_id;		/**< This table's worker, below n_workers. */
 	/** Hash seed; 0: a random one, so that clients cannot aim at one probe sequence. */
 	uint64_t seed;
+	/**
+	 * Full-NAT source ports handed out: [snat_port_min, snat_port_max],
+	 * within [GAX_FLOW_SNAT_PORT_MIN, GAX_FLOW_SNAT_PORT_MAX], holding at
+	 * least n_workers ports. Default: that whole range. gaxd narrows it when
+	 * the host's kernel shares the interface addresses (its ephemeral ports
+	 * must not be gax's).
+	 */
+	uint16_t snat_port_min;
+	uint16_t snat_port_max;
 	gax_flow_expire_fn expire_cb;	/**< Optional, see gax_flow_expire(). */
 	void *expire_ctx;		/**< First argument of expire_cb. */
 	/**
@@ -445,8 +454,8 @@ void gax_flow_snat_prefetch(const struct gax_flow_table *t, const struct gax_flo
 
 /**
  * Pick a full-NAT source port for a new flow from @p nat_addr to
- * @p endpoint_addr:@p endpoint_port: a port in [GAX_FLOW_SNAT_PORT_MIN,
- * GAX_FLOW_SNAT_PORT_MAX] with port % n_workers == worker_id whose
+ * @p endpoint_addr:@p endpoint_port: a port in [snat_port_min,
+ * snat_port_max] (struct gax_flow_opts) with port % n_workers == worker_id whose
  * endpoint-side key (endpoint -> nat_addr:port, proto) is in no flow of the
  * table. Candidates are tried from a rotating cursor (so a port is reused
  * for the same endpoint as late as possible), at most GAX_FLOW_SNAT_PROBES
@@ -463,8 +472,7 @@ int gax_flow_snat_port(struct gax_flow_table *t, uint32_t nat_addr, uint32_t end
 
 /**
  * Ports the table can hand out per (NAT address, endpoint, protocol): those
- * in [GAX_FLOW_SNAT_PORT_MIN, GAX_FLOW_SNAT_PORT_MAX] with
- * port % n_workers == worker_id. Thread safety: any thread.
+ * in [snat_port_min, snat_port_max] with port % n_workers == worker_id. Thread safety: any thread.
  */
 uint32_t gax_flow_snat_port_count(const struct gax_flow_table *t);
 

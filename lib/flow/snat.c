@@ -2,7 +2,8 @@
 /*
  * Full-NAT source ports that tell which worker owns a flow.
  *
- * A worker only hands out ports p in [1024, 65535] with
+ * A worker only hands out ports p in [snat_port_min, snat_port_max] (by
+ * default [1024, 65535]) with
  * p % n_workers == worker_id, so whichever queue RSS delivers an endpoint's
  * reply to, the worker that reads it computes the owner from the destination
  * port and hands the packet over. A port is free for a new flow when the
@@ -37,11 +38,11 @@ void
 flow_snat_init(struct gax_flow_table *t)
 {
 	uint32_t n = t->n_workers, i;
-	uint32_t first = GAX_FLOW_SNAT_PORT_MIN +
-		(t->worker_id + n - GAX_FLOW_SNAT_PORT_MIN % n) % n;
+	uint32_t first = t->snat_min + (t->worker_id + n - t->snat_min % n) % n;
 
+	/* The range holds at least n ports (opts_check()), so first <= snat_max. */
 	t->snat_first = first;
-	t->snat_count = (GAX_FLOW_SNAT_PORT_MAX - first) / n + 1;
+	t->snat_count = (t->snat_max - first) / n + 1;
 	/* Start somewhere else after each restart, for the same TIME_WAIT reason. */
 	for (i = 0; i < FLOW_SNAT_CURSORS; i++)
 		t->snat_cursor[i] = gax_hash_range(gax_hash_mix64(t->seed + i), t->snat_count);

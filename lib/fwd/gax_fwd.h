@@ -66,12 +66,13 @@ enum gax_fwd_action {
 	GAX_FWD_HELD,		/**< The neighbour table holds it: do not touch it. */
 	GAX_FWD_REDIRECT,	/**< Hand it, unchanged, to worker verdict.worker. */
 	GAX_FWD_CONSUMED,	/**< Served and done with (an ARP reply learned): free it. */
+	GAX_FWD_KERNEL,		/**< Hand it, unchanged, to the kernel twin of verdict.iface. */
 };
 
 struct gax_fwd_verdict {
 	uint8_t action;		/**< enum gax_fwd_action. */
 	uint8_t reason;		/**< enum gax_drop_reason when action is GAX_FWD_DROP. */
-	uint16_t iface;		/**< Egress interface when action is GAX_FWD_TX. */
+	uint16_t iface;		/**< Egress interface (GAX_FWD_TX) or twin (GAX_FWD_KERNEL). */
 	uint16_t worker;	/**< Owner when action is GAX_FWD_REDIRECT. */
 };
 
@@ -90,6 +91,7 @@ struct gax_fwd_iface_ctr {
 	uint64_t arp_requests;		/**< ARP requests sent (resolution). */
 	uint64_t arp_replies;		/**< ARP replies sent (for owned addresses). */
 	uint64_t icmp_echo_replies;	/**< ICMP echo replies sent. */
+	uint64_t to_kernel;		/**< Frames given to the interface's kernel twin. */
 };
 
 struct gax_fwd_listener_ctr {
@@ -148,6 +150,7 @@ struct gax_fwd_worker {
 	uint32_t n_ifaces;			/**< The snapshot's interfaces, each opened. */
 	uint8_t mac[GAX_FWD_MAX_IFACES][6];	/**< Hardware address per interface. */
 	bool verify_l4_csum;			/**< Software check when the NIC says nothing. */
+	bool kernel[GAX_FWD_MAX_IFACES];	/**< The interface has a kernel twin. */
 	struct gax_fwd_counters ctr;
 
 	/* What the neighbour table calls back with (see gax_fwd_set_io()). */
@@ -172,6 +175,9 @@ struct gax_fwd_opts {
 	uint32_t tcp_closing_timeout_s;	/**< Idle timeout once FIN both ways or RST. */
 	uint64_t ticks_per_second;	/**< Unit of `now`. */
 	bool verify_l4_csum;		/**< Default true. */
+	/** Full-NAT source ports (see struct gax_flow_opts); default 1024-65535. */
+	uint16_t snat_port_min;
+	uint16_t snat_port_max;
 	struct gax_neigh_opts neigh;	/**< ticks_per_second is set from the above. */
 	/** Optional allocator for the flow table (see struct gax_flow_opts). */
 	void *(*alloc)(void *ctx, size_t size, size_t align);
@@ -213,6 +219,21 @@ void gax_fwd_switch(struct gax_fwd_worker *w, const struct gax_snapshot *snap,
 
 /** Set the hardware address of interface @p iface. */
 void gax_fwd_set_mac(struct gax_fwd_worker *w, uint16_t iface, const uint8_t *mac);
+
+/**
+ * Give interface @p iface a kernel twin (or take it away): what arrives on
+ * the interface for one of its addresses and gax does not serve then gets
+ * GAX_FWD_KERNEL instead of being dropped:
+ *  - TCP and UDP to an interface address that belong to no flow (SSH to the
+ *    host, the answers to its own health checks and DNS queries);
+ *  - ICMP to an interface address other than an echo request (gax answers
+ *    those itself), errors about no flow included;
+ *  - ARP replies for an interface address (the kernel's own resolutions;
+ *    gax learns from them too);
+ *  - other IP protocols to an interface address.
+ * Nothing sent to an accelerated address goes to the kernel.
+ */
+void gax_fwd_set_kernel(struct gax_fwd_worker *w, uint16_t iface, bool on);
 
 /** Set the callbacks the worker uses to send ARP requests and release held packets. */
 void gax_fwd_set_io(struct gax_fwd_worker *w, gax_fwd_arp_fn send_arp, gax_neigh_pkt_fn tx_held,

@@ -53,6 +53,27 @@ drop(struct gax_fwd_worker *w, struct gax_fwd_verdict *v, enum gax_drop_reason r
 	v->reason = (uint8_t)r;
 }
 
+/* Hand the frame to the kernel twin of @p iface, unchanged. */
+static inline void
+to_kernel(struct gax_fwd_worker *w, struct gax_fwd_verdict *v, uint16_t iface)
+{
+	w->ctr.iface[iface].to_kernel++;
+	v->action = GAX_FWD_KERNEL;
+	v->iface = iface;
+}
+
+/* Whether a frame for @p daddr that gax does not serve goes to @p iface's kernel twin. */
+static bool
+kernel_takes(const struct gax_fwd_worker *w, uint16_t iface, uint32_t daddr)
+{
+	const struct gax_snap_addr_slot *a;
+
+	if (!w->kernel[iface])
+		return false;
+	a = gax_snapshot_find_addr(w->snap, daddr);
+	return a != NULL && a->kind == GAX_ADDR_INTERFACE;
+}
+
 /* The address of @p iface to speak from towards @p peer (on its subnet if one is). */
 static uint32_t
 iface_source(const struct gax_snapshot *s, uint16_t iface, uint32_t peer)
@@ -178,6 +199,12 @@ serve_arp(struct gax_fwd_worker *w, uint8_t *frame, uint16_t len, struct gax_pkt
 		drop(w, v, GAX_DROP_NOT_FOR_US);
 		return;
 	}
+	/* The answer to the kernel twin's own request: it learns too. */
+	if (p->arp_op == GAX_PKT_ARP_REPLY && for_us && w->kernel[in_iface] &&
+			a->kind == GAX_ADDR_INTERFACE) {
+		to_kernel(w, v, in_iface);
+		return;
+	}
 	v->action = GAX_FWD_CONSUMED; /* a reply or a gratuitous ARP: learned above */
 }
 
@@ -189,7 +216,7 @@ serve_arp(struct gax_fwd_worker *w, uint8_t *frame, uint16_t len, struct gax_pkt
  */
 static void
 serve_icmp_error(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax_pkt *p,
-		bool redirected, uint64_t now, struct gax_fwd_verdict *v)
+		uint16_t in_iface, bool redirected, uint64_t now, struct gax_fwd_verdict *v)
 {
 	const struct gax_snapshot *s = w->snap;
 	struct gax_pkt_inner in;
@@ -238,7 +265,10 @@ serve_icmp_error(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax
 				return;
 			}
 		}
-		drop(w, v, GAX_DROP_NO_FLOW);
+		if (kernel_takes(w, in_iface, p->daddr)) /* about the kernel's own traffic */
+			to_kernel(w, v, in_iface);
+		else
+			drop(w, v, GAX_DROP_NO_FLOW);
 		return;
 	}
 	if (gax_flow_key_dir(f, &k) == GAX_FLOW_DIR_ENDPOINT) {
@@ -293,10 +323,13 @@ serve_icmp(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax_pkt *
 		return;
 	case GAX_PKT_ICMP_DEST_UNREACH:
 	case GAX_PKT_ICMP_TIME_EXCEEDED:
-		serve_icmp_error(w, frame, pkt, p, redirected, now, v);
+		serve_icmp_error(w, frame, pkt, p, in_iface, redirected, now, v);
 		return;
 	default:
-		drop(w, v, GAX_DROP_UNSUPPORTED_ICMP);
+		if (kernel_takes(w, in_iface, p->daddr)) /* the kernel's echo replies, say */
+			to_kernel(w, v, in_iface);
+		else
+			drop(w, v, GAX_DROP_UNSUPPORTED_ICMP);
 		return;
 	}
 }
@@ -529,14 +562,19 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 /* Endpoint -> NAT source (or the reserved client): back to the client. */
 static void
 serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *fr,
-		struct gax_flow *f, uint64_t now, struct gax_fwd_verdict *v)
+		struct gax_flow *f, uint16_t in_iface, uint64_t now, struct gax_fwd_verdict *v)
 {
 	struct gax_pkt *p = &fr->p;
 	uint32_t next_hop, client, li;
 	uint16_t iface;
 
 	if (f == NULL || gax_flow_key_dir(f, fr->key) != GAX_FLOW_DIR_ENDPOINT) {
-		drop(w, v, fr->kind == K_NAT_REPLY ? GAX_DROP_NO_FLOW : GAX_DROP_NOT_FOR_US);
+		/* To an interface address and no flow's: the host's own (SSH, its probes). */
+		if (fr->kind == K_NAT_REPLY && w->kernel[in_iface])
+			to_kernel(w, v, in_iface);
+		else
+			drop(w, v, fr->kind == K_NAT_REPLY ? GAX_DROP_NO_FLOW :
+					GAX_DROP_NOT_FOR_US);
 		return;
 	}
 	li = gax_snapshot_listener_of_id(w->snap, f->listener);
@@ -592,7 +630,12 @@ classify(struct gax_fwd_worker *w, const uint8_t *frame, uint16_t len, uint8_t c
 
 	r = gax_pkt_parse(frame, len, &fr->p);
 	if (r != GAX_DROP_NONE) {
-		drop(w, v, (enum gax_drop_reason)r);
+		/* Another IP protocol to the host (OSPF, GRE...): its kernel may serve it. */
+		if (r == GAX_DROP_UNSUPPORTED_PROTO && mac_is(frame, w->mac[in_iface]) &&
+				kernel_takes(w, in_iface, fr->p.daddr))
+			to_kernel(w, v, in_iface);
+		else
+			drop(w, v, (enum gax_drop_reason)r);
 		return K_DONE;
 	}
 	/* Only frames to this interface (or broadcast ARP) are ours. */
@@ -709,7 +752,7 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 			break;
 		case K_NAT_REPLY:
 		case K_RESERVE_REPLY:
-			serve_reply(w, frames[i], pkts[i], &fr[i], f, now, &v[i]);
+			serve_reply(w, frames[i], pkts[i], &fr[i], f, in_iface, now, &v[i]);
 			break;
 		default:
 			break;

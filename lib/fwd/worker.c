@@ -19,7 +19,16 @@ gax_fwd_opts_init(struct gax_fwd_opts *o)
 	o->tcp_closing_timeout_s = GAX_FLOW_DEFAULT_SHORT_TIMEOUT;
 	o->ticks_per_second = 1000000000ull;
 	o->verify_l4_csum = true;
+	o->snat_port_min = GAX_FLOW_SNAT_PORT_MIN;
+	o->snat_port_max = GAX_FLOW_SNAT_PORT_MAX;
 	gax_neigh_opts_init(&o->neigh);
+}
+
+void
+gax_fwd_set_kernel(struct gax_fwd_worker *w, uint16_t iface, bool on)
+{
+	if (iface < GAX_FWD_MAX_IFACES)
+		w->kernel[iface] = on;
 }
 
 /* A flow expired: it ends for its listener and endpoint. */
@@ -135,6 +144,8 @@ gax_fwd_create(const struct gax_snapshot *snap, const struct gax_fwd_opts *o)
 	fo.ticks_per_second = o->ticks_per_second;
 	fo.n_workers = o->n_workers;
 	fo.worker_id = o->worker_id;
+	fo.snat_port_min = o->snat_port_min;
+	fo.snat_port_max = o->snat_port_max;
 	fo.expire_cb = flow_expired;
 	fo.expire_ctx = w;
 	fo.alloc = o->alloc;

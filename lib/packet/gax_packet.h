@@ -107,6 +107,7 @@ enum gax_drop_reason {
 	GAX_DROP_ARP_UNRESOLVED,	/**< Held for a next hop that never answered ARP. */
 	GAX_DROP_REDIRECT_FULL,		/**< The owning worker's hand-over ring is full. */
 	GAX_DROP_NO_ROUTE,		/**< No interface reaches the destination. */
+	GAX_DROP_KERNEL_QUEUE_FULL,	/**< For the kernel twin, whose queue is full. */
 	GAX_DROP_REASON_MAX		/**< Number of reasons, GAX_DROP_NONE included. */
 };
 

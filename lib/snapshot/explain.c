@@ -62,6 +62,9 @@ endpoint_state(const struct gax_snapshot *s, const struct gax_snap_listener *l, 
 	if (e->weight == 0)
 		return unhealthy ? "weight 0: takes no new flows; unhealthy" :
 			"weight 0: takes no new flows";
+	if (gax_snapshot_endpoint_drained(s, ei))
+		return unhealthy ? "drained: takes no new flows; unhealthy" :
+			"drained: takes no new flows";
 	if (unhealthy && !l->failed_open)
 		return "unhealthy: excluded, takes no new flows";
 	return NULL;
@@ -78,7 +81,9 @@ group_out_for_health(const struct gax_snapshot *s, const struct gax_snap_group *
 	for (k = 0; k < g->n_endpoints; k++) {
 		const struct gax_snap_endpoint *e = &s->endpoints[g->first_endpoint + k];
 
-		if (gax_snapshot_endpoint_unhealthy(s, g->first_endpoint + k) && e->weight > 0 && e->addr != 0 && e->iface != GAX_SNAP_NO_IFACE)
+		if (gax_snapshot_endpoint_unhealthy(s, g->first_endpoint + k) && e->weight > 0 &&
+				!gax_snapshot_endpoint_drained(s, g->first_endpoint + k) &&
+				e->addr != 0 && e->iface != GAX_SNAP_NO_IFACE)
 			return true;
 	}
 	return false;
@@ -153,11 +158,16 @@ gax_snapshot_explain(FILE *out, const struct gax_snapshot *s)
 			s->n_groups, s->n_groups == 1 ? "" : "s",
 			s->n_endpoints, s->n_endpoints == 1 ? "" : "s",
 			s->maglev_table_size, s->n_tables_built, s->n_tables_reused);
-	if (s->n_unhealthy > 0 || s->n_failed_open > 0)
+	if (s->n_unhealthy > 0 || s->n_failed_open > 0 || s->n_drained > 0)
+	{
 		fprintf(out, "Health: %" PRIu32 " endpoint%s unhealthy, %" PRIu32
-				" listener%s failed open\n",
-				s->n_unhealthy, s->n_unhealthy == 1 ? "" : "s",
-				s->n_failed_open, s->n_failed_open == 1 ? "" : "s");
+				" listener%s failed open", s->n_unhealthy,
+				s->n_unhealthy == 1 ? "" : "s", s->n_failed_open,
+				s->n_failed_open == 1 ? "" : "s");
+		if (s->n_drained > 0)
+			fprintf(out, ", %" PRIu32 " drained", s->n_drained);
+		fprintf(out, "\n");
+	}
 
 	fprintf(out, "\nInterfaces\n");
 	for (i = 0; i < s->n_interfaces; i++) {

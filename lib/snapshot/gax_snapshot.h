@@ -182,6 +182,14 @@ struct gax_snapshot {
 	uint8_t *endpoint_unhealthy;
 	uint32_t n_unhealthy;     /* endpoints reported unhealthy */
 	uint32_t n_failed_open;   /* listeners with the failed_open flag */
+	/*
+	 * [n_endpoints]: 1 when the endpoint was reported drained by
+	 * gax_snapshot_opts.drained (it then owns no slot, like weight 0, and
+	 * never counts toward fail open). Read it with
+	 * gax_snapshot_endpoint_drained().
+	 */
+	uint8_t *endpoint_drained;
+	uint32_t n_drained;       /* endpoints reported drained */
 
 	void *priv; /* owned memory; see snapshot.c */
 };
@@ -206,6 +214,15 @@ typedef int (*gax_snapshot_resolve_fn)(void *ctx, const char *name, uint32_t *ad
  */
 typedef bool (*gax_snapshot_unhealthy_fn)(void *ctx, uint32_t endpoint_id);
 
+/**
+ * Drain of endpoints at run time (an operator's `gaxctl endpoint drain`),
+ * asked like gax_snapshot_unhealthy_fn, by stable id. A drained endpoint
+ * is compiled as if its weight were 0: it takes no new flows, existing ones
+ * finish, and unlike an unhealthy one it is never brought back by fail open
+ * (the operator asked for it to be out).
+ */
+typedef bool (*gax_snapshot_drained_fn)(void *ctx, uint32_t endpoint_id);
+
 struct gax_snapshot_opts {
 	uint64_t generation;
 	/* reuse its Maglev tables where unchanged, and its ids; may be NULL */
@@ -214,6 +231,8 @@ struct gax_snapshot_opts {
 	void *resolve_ctx;
 	gax_snapshot_unhealthy_fn unhealthy; /* NULL: every endpoint is healthy */
 	void *health_ctx;
+	gax_snapshot_drained_fn drained; /* NULL: no endpoint is drained */
+	void *drain_ctx;
 };
 
 /*
@@ -263,6 +282,13 @@ static inline bool
 gax_snapshot_endpoint_unhealthy(const struct gax_snapshot *s, uint32_t e)
 {
 	return s->endpoint_unhealthy[e] != 0;
+}
+
+/** Whether endpoint index @p e was reported drained when @p s was compiled. */
+static inline bool
+gax_snapshot_endpoint_drained(const struct gax_snapshot *s, uint32_t e)
+{
+	return s->endpoint_drained[e] != 0;
 }
 
 /** Release a snapshot; NULL is allowed. Control thread, after the grace period. */

@@ -422,11 +422,18 @@ compile_group(struct gax_snapshot *s, const struct gax_snapshot_opts *opts,
 	return 0;
 }
 
-/* Whether @p e could take new flows, health aside: weight > 0, resolved, routable. */
+/*
+ * Whether endpoint @p ei could take new flows, health aside: weight > 0, not
+ * drained, resolved, routable. A drained endpoint is out for the operator's
+ * reason, not its health, so it never makes its listener fail open.
+ */
 static bool
-endpoint_can_serve(const struct gax_snap_endpoint *e)
+endpoint_can_serve(const struct gax_snapshot *s, uint32_t ei)
 {
-	return e->weight > 0 && e->addr != 0 && e->iface != GAX_SNAP_NO_IFACE;
+	const struct gax_snap_endpoint *e = &s->endpoints[ei];
+
+	return e->weight > 0 && !s->endpoint_drained[ei] && e->addr != 0 &&
+		e->iface != GAX_SNAP_NO_IFACE;
 }
 
 /*
@@ -450,11 +457,16 @@ route_listener(struct gax_snapshot *s, const struct gax_snapshot_opts *opts, uin
 			const struct gax_snap_endpoint *e = &s->endpoints[ei];
 			bool down = opts->unhealthy != NULL &&
 					opts->unhealthy(opts->health_ctx, e->id);
+			bool drained = opts->drained != NULL &&
+					opts->drained(opts->drain_ctx, e->id);
 
 			s->endpoint_unhealthy[ei] = down;
 			if (down)
 				s->n_unhealthy++;
-			if (endpoint_can_serve(e)) {
+			s->endpoint_drained[ei] = drained;
+			if (drained)
+				s->n_drained++;
+			if (endpoint_can_serve(s, ei)) {
 				could_serve = true;
 				if (!down)
 					healthy_serves = true;
@@ -471,7 +483,7 @@ route_listener(struct gax_snapshot *s, const struct gax_snapshot_opts *opts, uin
 		for (k = 0; k < g->n_endpoints && k < GAX_MAX_ENDPOINTS_PER_GROUP; k++) {
 			ei = g->first_endpoint + k;
 			backends[k].key = s->endpoints[ei].address;
-			backends[k].weight = endpoint_can_serve(&s->endpoints[ei]) &&
+			backends[k].weight = endpoint_can_serve(s, ei) &&
 					(!s->endpoint_unhealthy[ei] || l->failed_open) ?
 					s->endpoints[ei].weight : 0;
 		}
@@ -590,11 +602,12 @@ gax_snapshot_compile(const struct gax_config *cfg, const struct gax_snapshot_opt
 	s->groups = calloc(n_groups + 1, sizeof(*s->groups));
 	s->endpoints = calloc(n_endpoints + 1, sizeof(*s->endpoints));
 	s->endpoint_unhealthy = calloc(n_endpoints + 1, sizeof(*s->endpoint_unhealthy));
+	s->endpoint_drained = calloc(n_endpoints + 1, sizeof(*s->endpoint_drained));
 	p->tables = calloc(n_groups + 1, sizeof(*p->tables));
 	if (s->port_slots == NULL || s->addr_slots == NULL || s->interfaces == NULL ||
 			s->accelerators == NULL ||
 			s->listeners == NULL || s->groups == NULL || s->endpoints == NULL ||
-			s->endpoint_unhealthy == NULL ||
+			s->endpoint_unhealthy == NULL || s->endpoint_drained == NULL ||
 			p->tables == NULL || table_index_init(&p->index, n_groups + 1) < 0)
 		goto fail;
 	s->n_interfaces = cfg->n_interfaces;
@@ -679,6 +692,7 @@ gax_snapshot_free(struct gax_snapshot *s)
 	free(s->groups);
 	free(s->endpoints);
 	free(s->endpoint_unhealthy);
+	free(s->endpoint_drained);
 	free(s->listener_by_id);
 	free(s->endpoint_by_id);
 	free(s);

@@ -9,6 +9,9 @@
  *   - TCP/UDP to an accelerated address on a listener port of that protocol;
  *   - TCP/UDP to an interface address on a port of the full-NAT range
  *     (replies from endpoints to gax's NAT source ports);
+ *   - TCP/UDP from an endpoint of a reserve-client-IP group, from its
+ *     service port (gax_endpoints), to an address gax does not own: the
+ *     endpoint's replies to the client's own address, which gax translates;
  *   - ICMP to an address gax owns (echo, errors about tracked flows);
  *   - Ethernet/IPv4 ARP whose target is an address gax owns.
  *
@@ -18,8 +21,8 @@
  * that died without detaching black-holes nothing.
  *
  * The maps are filled by lib/xdp/xdp.c; their layouts are in gax_xdp_maps.h.
- * gax_addrs, gax_listeners, gax_config and gax_stats are pinned by name when
- * the loader asks for it, so a second instance of this object (the one DPDK
+ * gax_addrs, gax_listeners, gax_endpoints, gax_config and gax_stats are
+ * pinned by name when the loader asks for it, so a second instance of this object (the one DPDK
  * loads from its xdp_prog= devarg) shares them.
  */
 #include <linux/bpf.h>
@@ -81,6 +84,14 @@ struct {
 } gax_config SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GAX_XDP_MAX_ENDPOINTS);
+	__type(key, struct gax_xdp_listener_key);	/* the endpoint's address, proto, port */
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gax_endpoints SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, GAX_XDP_STAT_MAX);
 	__type(key, __u32);
@@ -134,6 +145,29 @@ steer_arp(struct xdp_md *ctx, void *l3, void *end)
 	return steer(ctx, GAX_XDP_STAT_REDIRECT_ARP);
 }
 
+/*
+ * IPv4 with header length @p hlen to an address gax does not own: a reply
+ * of a reserve-client-IP endpoint (to the client's address) if its source
+ * address, protocol and port are in gax_endpoints, else the host's.
+ */
+static __always_inline int
+steer_endpoint_reply(struct xdp_md *ctx, struct iphdr *ip, __u32 hlen, void *end)
+{
+	struct gax_xdp_listener_key k;
+	void *l4 = (void *)ip + (hlen & 0x3c);
+
+	if ((ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP) ||
+			(ip->frag_off & bpf_htons(GAX_IP_MF_OFFSET)) != 0 || l4 + 4 > end)
+		return pass(GAX_XDP_STAT_PASS_NOT_OURS);
+	k.addr = ip->saddr;
+	k.proto = ip->protocol;
+	k.pad = 0;
+	k.port = *(__be16 *)l4;	/* the source port: first in TCP and UDP headers */
+	if (bpf_map_lookup_elem(&gax_endpoints, &k) == NULL)
+		return pass(GAX_XDP_STAT_PASS_NOT_OURS);
+	return steer(ctx, GAX_XDP_STAT_REDIRECT_ENDPOINT_REPLY);
+}
+
 SEC("xdp")
 int
 gax_xdp_steer(struct xdp_md *ctx)
@@ -165,7 +199,7 @@ gax_xdp_steer(struct xdp_md *ctx)
 		return pass(GAX_XDP_STAT_PASS_MALFORMED);
 	kind = bpf_map_lookup_elem(&gax_addrs, &ip->daddr);
 	if (kind == NULL)
-		return pass(GAX_XDP_STAT_PASS_NOT_OURS);
+		return steer_endpoint_reply(ctx, ip, hlen, end);
 	if ((ip->frag_off & bpf_htons(GAX_IP_MF_OFFSET)) != 0)
 		return pass(GAX_XDP_STAT_PASS_FRAGMENT);
 

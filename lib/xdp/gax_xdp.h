@@ -40,8 +40,8 @@ struct gax_xdp;
 struct gax_xdp_opts {
 	/*
 	 * Folder of a mounted bpffs (e.g. "/sys/fs/bpf") where gax_addrs,
-	 * gax_listeners, gax_config and gax_stats are pinned by name, or reused
-	 * when already pinned there (another instance of the same object, such
+	 * gax_listeners, gax_endpoints, gax_config and gax_stats are pinned by
+	 * name, or reused when already pinned there (another instance of the same object, such
 	 * as the one DPDK loads from its xdp_prog= devarg, then shares them).
 	 * NULL: nothing is pinned, the maps live as long as the handle.
 	 */
@@ -49,6 +49,7 @@ struct gax_xdp_opts {
 	uint32_t max_queues;	/**< xsks_map slots; 0: GAX_XDP_MAX_QUEUES. */
 	uint32_t max_addresses;	/**< gax_addrs capacity; 0: GAX_XDP_MAX_ADDRESSES. */
 	uint32_t max_listeners;	/**< gax_listeners capacity; 0: GAX_XDP_MAX_LISTENERS. */
+	uint32_t max_endpoints;	/**< gax_endpoints capacity; 0: GAX_XDP_MAX_ENDPOINTS. */
 };
 
 /* One address gax owns. */
@@ -76,6 +77,7 @@ enum gax_xdp_map {
 	GAX_XDP_MAP_LISTENERS,	/**< gax_listeners. */
 	GAX_XDP_MAP_CONFIG,	/**< gax_config. */
 	GAX_XDP_MAP_STATS,	/**< gax_stats. */
+	GAX_XDP_MAP_ENDPOINTS,	/**< gax_endpoints. */
 };
 
 /* Interfaces one handle can be attached to at once. */
@@ -119,6 +121,17 @@ int gax_xdp_set_addresses(struct gax_xdp *x, const struct gax_xdp_address *addrs
  *   is not touched); -ENOSPC; another negative errno from the kernel.
  */
 int gax_xdp_set_listeners(struct gax_xdp *x, const struct gax_xdp_listener *l, size_t n,
+		char *err, size_t errlen);
+
+/**
+ * Replace the set of reserve-client-IP endpoint ports by @p e: {endpoint
+ * address, protocol, endpoint port} of every endpoint in a group that keeps
+ * the client's address. TCP/UDP from one of them to an address gax does not
+ * own (the client's) is steered to gax: the endpoint's replies, which come
+ * back to the client's own address. Same replacement and errors as
+ * gax_xdp_set_listeners().
+ */
+int gax_xdp_set_endpoints(struct gax_xdp *x, const struct gax_xdp_listener *e, size_t n,
 		char *err, size_t errlen);
 
 /**

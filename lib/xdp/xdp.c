@@ -32,6 +32,7 @@ struct gax_xdp {
 	struct gax_xdp_bpf *skel;
 	uint32_t max_addresses;
 	uint32_t max_listeners;
+	uint32_t max_endpoints;
 	unsigned int n_attached;
 	struct gax_xdp_attachment attached[GAX_XDP_MAX_ATTACH];
 };
@@ -39,6 +40,7 @@ struct gax_xdp {
 static const char *const stat_names[GAX_XDP_STAT_MAX] = {
 	[GAX_XDP_STAT_REDIRECT_LISTENER] = "redirect_listener",
 	[GAX_XDP_STAT_REDIRECT_NAT_REPLY] = "redirect_nat_reply",
+	[GAX_XDP_STAT_REDIRECT_ENDPOINT_REPLY] = "redirect_endpoint_reply",
 	[GAX_XDP_STAT_REDIRECT_ICMP] = "redirect_icmp",
 	[GAX_XDP_STAT_REDIRECT_ARP] = "redirect_arp",
 	[GAX_XDP_STAT_NO_SOCKET] = "no_socket",
@@ -90,6 +92,8 @@ gax_xdp_map_fd(const struct gax_xdp *x, enum gax_xdp_map map)
 		return bpf_map__fd(x->skel->maps.gax_config);
 	case GAX_XDP_MAP_STATS:
 		return bpf_map__fd(x->skel->maps.gax_stats);
+	case GAX_XDP_MAP_ENDPOINTS:
+		return bpf_map__fd(x->skel->maps.gax_endpoints);
 	}
 	return -EINVAL;
 }
@@ -98,7 +102,7 @@ struct gax_xdp *
 gax_xdp_open(const struct gax_xdp_opts *opts, char *err, size_t errlen)
 {
 	static const struct gax_xdp_opts defaults;
-	struct bpf_map *pinnable[4];
+	struct bpf_map *pinnable[5];
 	struct gax_xdp *x;
 	unsigned int i;
 	int ret;
@@ -113,6 +117,7 @@ gax_xdp_open(const struct gax_xdp_opts *opts, char *err, size_t errlen)
 	}
 	x->max_addresses = opts->max_addresses != 0 ? opts->max_addresses : GAX_XDP_MAX_ADDRESSES;
 	x->max_listeners = opts->max_listeners != 0 ? opts->max_listeners : GAX_XDP_MAX_LISTENERS;
+	x->max_endpoints = opts->max_endpoints != 0 ? opts->max_endpoints : GAX_XDP_MAX_ENDPOINTS;
 
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts->pin_root);
 	x->skel = gax_xdp_bpf__open_opts(&oo);
@@ -125,8 +130,9 @@ gax_xdp_open(const struct gax_xdp_opts *opts, char *err, size_t errlen)
 	pinnable[1] = x->skel->maps.gax_listeners;
 	pinnable[2] = x->skel->maps.gax_config;
 	pinnable[3] = x->skel->maps.gax_stats;
+	pinnable[4] = x->skel->maps.gax_endpoints;
 	if (opts->pin_root == NULL) {
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < 5; i++) {
 			ret = bpf_map__set_pin_path(pinnable[i], NULL);
 			if (ret < 0) {
 				set_err(err, errlen, "xdp: cannot unpin %s: %s",
@@ -140,7 +146,9 @@ gax_xdp_open(const struct gax_xdp_opts *opts, char *err, size_t errlen)
 			(ret = bpf_map__set_max_entries(x->skel->maps.gax_addrs,
 				x->max_addresses)) < 0 ||
 			(ret = bpf_map__set_max_entries(x->skel->maps.gax_listeners,
-				x->max_listeners)) < 0) {
+				x->max_listeners)) < 0 ||
+			(ret = bpf_map__set_max_entries(x->skel->maps.gax_endpoints,
+				x->max_endpoints)) < 0) {
 		set_err(err, errlen, "xdp: cannot size the maps: %s", strerror(-ret));
 		goto fail;
 	}
@@ -324,17 +332,17 @@ struct listener_entry {
 	__u32 one;
 };
 
-int
-gax_xdp_set_listeners(struct gax_xdp *x, const struct gax_xdp_listener *l, size_t n,
-		char *err, size_t errlen)
+/* gax_xdp_set_listeners() and gax_xdp_set_endpoints(): {address, proto, port} sets. */
+static int
+set_ports(struct bpf_map *map, uint32_t max, const char *what,
+		const struct gax_xdp_listener *l, size_t n, char *err, size_t errlen)
 {
 	struct listener_entry *ent;
 	size_t i;
 	int ret;
 
-	if (n > x->max_listeners) {
-		set_err(err, errlen, "xdp: %zu listener ports, the map holds %u", n,
-			x->max_listeners);
+	if (n > max) {
+		set_err(err, errlen, "xdp: %zu %s, the map holds %u", n, what, max);
 		return -ENOSPC;
 	}
 	ent = calloc(n + 1, sizeof(*ent));
@@ -345,7 +353,7 @@ gax_xdp_set_listeners(struct gax_xdp *x, const struct gax_xdp_listener *l, size_
 	for (i = 0; i < n; i++) {
 		if (l[i].addr == 0 || l[i].port == 0 ||
 				(l[i].ipproto != IPPROTO_TCP && l[i].ipproto != IPPROTO_UDP)) {
-			set_err(err, errlen, "xdp: listener port %zu: %s", i,
+			set_err(err, errlen, "xdp: %s %zu: %s", what, i,
 				l[i].addr == 0 ? "address 0.0.0.0" :
 				l[i].port == 0 ? "port 0" : "protocol is neither TCP (6) nor UDP (17)");
 			ret = -EINVAL;
@@ -359,12 +367,27 @@ gax_xdp_set_listeners(struct gax_xdp *x, const struct gax_xdp_listener *l, size_
 	}
 	_Static_assert(sizeof(struct gax_xdp_listener_key) == 8, "listener key is 8 bytes");
 	(void)sort_unique((unsigned char *)ent, &n, sizeof(ent->key), sizeof(*ent), cmp_key8);
-	ret = replace_set(bpf_map__fd(x->skel->maps.gax_listeners), x->max_listeners,
-		(const unsigned char *)ent, n, sizeof(ent->key), sizeof(*ent), cmp_key8,
-		"listener ports", err, errlen);
+	ret = replace_set(bpf_map__fd(map), max, (const unsigned char *)ent, n, sizeof(ent->key),
+		sizeof(*ent), cmp_key8, what, err, errlen);
 out:
 	free(ent);
 	return ret;
+}
+
+int
+gax_xdp_set_listeners(struct gax_xdp *x, const struct gax_xdp_listener *l, size_t n,
+		char *err, size_t errlen)
+{
+	return set_ports(x->skel->maps.gax_listeners, x->max_listeners, "listener ports", l, n,
+		err, errlen);
+}
+
+int
+gax_xdp_set_endpoints(struct gax_xdp *x, const struct gax_xdp_listener *e, size_t n,
+		char *err, size_t errlen)
+{
+	return set_ports(x->skel->maps.gax_endpoints, x->max_endpoints, "endpoint ports", e, n,
+		err, errlen);
 }
 
 int

@@ -136,7 +136,7 @@ static struct run {
 	struct gax_fwd_worker *w;
 	struct slot s[MAX_FRAMES];
 	unsigned int n;
-	uint64_t drop_verdicts, drop_callbacks, frames_fed;
+	uint64_t drop_verdicts, drop_callbacks, frames_fed, kernel_verdicts;
 	/* the last frame sent, to answer */
 	uint8_t last_tx[2048];
 	uint16_t last_tx_len;
@@ -384,6 +384,7 @@ check_counters(void)
 	CHECK(c->drops[GAX_DROP_NONE] == 0);
 	CHECK(drops == R.drop_verdicts + R.drop_callbacks);
 	CHECK(c->iface[0].rx_packets + c->iface[1].rx_packets == R.frames_fed);
+	CHECK(c->iface[0].to_kernel == 0 && c->iface[1].to_kernel == R.kernel_verdicts);
 }
 
 static void
@@ -412,7 +413,7 @@ burst(struct slot **b, const uint8_t *csum, unsigned int n, uint16_t iface, bool
 		struct slot *sl = b[i];
 
 		sl->pending = false;
-		CHECK(v[i].action <= GAX_FWD_CONSUMED);
+		CHECK(v[i].action <= GAX_FWD_KERNEL);
 		if (v[i].action != GAX_FWD_HELD)
 			CHECK(sl->released == 0);
 		switch (v[i].action) {
@@ -436,6 +437,12 @@ burst(struct slot **b, const uint8_t *csum, unsigned int n, uint16_t iface, bool
 		case GAX_FWD_CONSUMED:
 			CHECK(sl->parsed);
 			CHECK(rd16(sl->f + 12) == GAX_PKT_ETHERTYPE_ARP);
+			break;
+		case GAX_FWD_KERNEL:
+			/* Only the twin's interface, and as it arrived. */
+			CHECK(iface == 1 && v[i].iface == 1);
+			CHECK(memcmp(sl->f, sl->orig, sl->len) == 0);
+			R.kernel_verdicts++;
 			break;
 		}
 	}
@@ -496,6 +503,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gax_fwd_set_mac(R.w, 0, if_mac[0]);
 	gax_fwd_set_mac(R.w, 1, if_mac[1]);
 	gax_fwd_set_io(R.w, cb_arp, cb_tx, cb_drop, &R);
+	gax_fwd_set_kernel(R.w, 1, true); /* the lan interface has a kernel twin */
 
 	while (pos + 5 <= size) {
 		uint8_t ctl = data[pos], dt = data[pos + 1], aux = data[pos + 2];
