@@ -17,6 +17,8 @@ packages=(
 	gnuplot-nox
 	# the XDP steering program: bpftool generates its libbpf skeleton (lib/xdp, clang builds the object)
 	bpftool
+	# gaxd's kernel twins on net_af_packet ports: an nftables ingress rule keeps the kernel off them
+	nftables
 )
 
 missing=()

@@ -7,7 +7,8 @@
  * Against a running gaxd, through its control socket (docs/control.md):
  *   apply, reload, ping, show, stats, flows, and the Global Accelerator API
  *   verbs (listener, endpoint-group, endpoint create/update/delete,
- *   endpoint set-weight), each a request built here and sent by client.c;
+ *   endpoint set-weight), endpoint drain/undrain, each a request built here
+ *   and sent by client.c;
  *   show.c renders the replies.
  *
  * Exit status: 0 success, 1 a configuration is invalid or unreadable, gaxd
@@ -71,6 +72,10 @@ static const char usage_text[] =
 	"  endpoint create|update|delete --accelerator A --listener L --group G --address ADDR\n"
 	"                  [--type ip|domain] [--weight W]\n"
 	"  endpoint set-weight --accelerator A --listener L --group G --address ADDR --weight W\n"
+	"  endpoint drain|undrain KEY | --accelerator A --listener L --group G --address ADDR\n"
+	"                  no new flows to the endpoint (existing ones finish), or again; KEY\n"
+	"                  is ACCEL/LISTENER/GROUP/ADDRESS as show endpoints prints it. A\n"
+	"                  run-time state of gaxd, not written to the config file\n"
 	"In update, an option given as \"default\" removes the field (its default applies);\n"
 	"--port-override none removes every override.\n"
 	"\n"
@@ -1025,12 +1030,50 @@ static const struct verb api_verbs[] = {
 	{ "endpoint", "delete", "endpoint.delete", NULL, NULL, { NEED_E, O_MAX } },
 	{ "endpoint", "set-weight", "endpoint.set-weight", NULL, NULL,
 		{ NEED_E, O_WEIGHT, O_MAX } },
+	/* Not API edits: gaxd's run-time drain (docs/health.md); KEY or the four options. */
+	{ "endpoint", "drain", "endpoint.drain", NULL, NULL, { NEED_E, O_MAX } },
+	{ "endpoint", "undrain", "endpoint.undrain", NULL, NULL, { NEED_E, O_MAX } },
 };
+
+static bool
+is_drain(const struct verb *v)
+{
+	return strcmp(v->verb, "drain") == 0 || strcmp(v->verb, "undrain") == 0;
+}
+
+/* The reply of drain/undrain: what became of the endpoint. */
+static int
+drain_result(const struct ctx *ctx, const char *what, json_t *reply)
+{
+	bool ok = json_is_true(json_object_get(reply, "ok"));
+	bool drained = json_is_true(json_object_get(reply, "drained"));
+	const char *key = json_string_value(json_object_get(reply, "endpoint"));
+	int rc = ok ? 0 : EXIT_INVALID;
+
+	if (ctx->json)
+		print_json(reply);
+	else if (!ok)
+		fprintf(stderr, "gaxctl: %s refused: %s\n", what,
+				json_string_value(json_object_get(reply, "error")) != NULL ?
+				json_string_value(json_object_get(reply, "error")) : "no reason given");
+	else if (json_is_true(json_object_get(reply, "dry_run")))
+		printf("dry run: %s is %s; nothing changed\n", key,
+				drained ? "drained" : "not drained");
+	else
+		printf("%s %s%s (generation %" JSON_INTEGER_FORMAT ")\n", key,
+				drained ? "drained: takes no new flows, existing flows finish" :
+				"undrained: takes new flows again",
+				json_is_true(json_object_get(reply, "changed")) ? "" : " (already so)",
+				json_integer_value(json_object_get(reply, "generation")));
+	json_decref(reply);
+	return rc;
+}
 
 static const char *
 verbs_of(const char *noun)
 {
-	return strcmp(noun, "endpoint") == 0 ? "create, update, delete or set-weight" :
+	return strcmp(noun, "endpoint") == 0 ?
+		"create, update, delete, set-weight, drain or undrain" :
 		"create, update or delete";
 }
 
@@ -1118,6 +1161,15 @@ cmd_api(struct ctx *ctx, int argc, char **argv)
 	if (v->fields == group_fields)
 		allowed |= OPT(O_PORT_OVERRIDE);
 	rc = parse_args(argc - 1, argv + 1, allowed, ctx, &a, &help);
+	if (rc == 0 && !help && is_drain(v) && a.n_pos == 1 && a.val[O_ACCELERATOR] == NULL &&
+			a.val[O_LISTENER] == NULL && a.val[O_GROUP] == NULL &&
+			a.val[O_ADDRESS] == NULL) {
+		/* drain KEY: the endpoint's key as show endpoints prints it */
+		req = request(ctx, v->cmd, true);
+		json_object_set_new(req, "key", json_string(a.pos[0]));
+		rc = call(ctx, req, &reply);
+		return rc != 0 ? rc : drain_result(ctx, cmdname, reply);
+	}
 	if (rc == 0 && !help && (rc = no_positional(&a)) == 0)
 		rc = require(&a, v->need);
 	req = rc == 0 && !help ? api_request(ctx, v, &a, &rc) : NULL;
@@ -1129,6 +1181,8 @@ cmd_api(struct ctx *ctx, int argc, char **argv)
 	rc = call(ctx, req, &reply);
 	if (rc != 0)
 		return rc;
+	if (is_drain(v))
+		return drain_result(ctx, cmdname, reply);
 	return change_result(ctx, v->cmd, v->cmd, reply);
 }
 

@@ -325,9 +325,10 @@ show_endpoints(FILE *out, const json_t *arr)
 {
 	static const struct column cols[] = {
 		{ "GROUP", false }, { "ADDRESS", false }, { "TYPE", false },
-		{ "RESOLVED", false }, { "WEIGHT", true }, { "STATE", false },
-		{ "HEALTH", false }, { "SHARE", true }, { "NEW FLOWS", true },
-		{ "ACTIVE", true },
+		{ "RESOLVED", false }, { "WEIGHT", true }, { "DRAINED", false },
+		{ "STATE", false }, { "HEALTH", false }, { "LAST", false },
+		{ "CHANGED", false }, { "SHARE", true }, { "NEW FLOWS", true },
+		{ "ACTIVE", true }, { "REASON", false },
 	};
 	struct table t;
 	struct row r;
@@ -342,11 +343,24 @@ show_endpoints(FILE *out, const json_t *arr)
 		row_value(&r, e, "type");
 		row_value(&r, e, "resolved");
 		row_value(&r, e, "weight");
+		row_value(&r, e, "drained");
 		row_value(&r, e, "state");
 		row_value(&r, e, "health");
+		row_value(&r, e, "last_result");
+		if (json_is_integer(json_object_get(e, "since_change_s"))) {
+			/* The time of day (UTC) is enough beside the age; --json has the date. */
+			const char *at = strchr(str_of(e, "last_change"), 'T');
+
+			row_add(&r, "%s (%" JSON_INTEGER_FORMAT " s ago)",
+					at != NULL ? at + 1 : str_of(e, "last_change"),
+					int_of(e, "since_change_s"));
+		}
+		else
+			row_add(&r, "-");
 		row_add(&r, "%.1f%%", json_number_value(json_object_get(e, "share")));
 		row_value(&r, e, "new_flows");
 		row_value(&r, e, "active_flows");
+		row_value(&r, e, "reason");
 		table_row(&t, r.cells);
 	}
 	table_print(out, &t, "");
@@ -562,6 +576,20 @@ gaxctl_print_stats(FILE *out, const json_t *reply, const json_t *prev, double in
 		any = true;
 	}
 	fputs(any ? "\n" : " none\n", out);
+
+	v = json_object_get(reply, "health");
+	if (json_is_object(v))
+		fprintf(out, "health: %" JSON_INTEGER_FORMAT " endpoints checked, %"
+				JSON_INTEGER_FORMAT " unhealthy, %" JSON_INTEGER_FORMAT " drained; %"
+				JSON_INTEGER_FORMAT " listeners failed open now (%" JSON_INTEGER_FORMAT
+				" fail-open events); %" JSON_INTEGER_FORMAT " state changes, %"
+				JSON_INTEGER_FORMAT " republished; probes %" JSON_INTEGER_FORMAT
+				", failed %" JSON_INTEGER_FORMAT ", errors %" JSON_INTEGER_FORMAT "\n",
+				int_of(v, "targets"), int_of(v, "unhealthy"), int_of(v, "drained"),
+				int_of(v, "listeners_failed_open"), int_of(v, "fail_open_events"),
+				int_of(v, "state_changes"), int_of(v, "republished"),
+				int_of(v, "probes"), int_of(v, "probe_failures"),
+				int_of(v, "probe_errors"));
 }
 
 /* ---- flows ------------------------------------------------------------------------- */

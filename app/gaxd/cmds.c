@@ -142,7 +142,7 @@ show_listeners(struct gaxd *d)
 			for (k = 0; k < cl->n_groups; k++)
 				json_array_append_new(groups, json_string(cl->groups[k].name));
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i,"
-					" s:o, s:o, s:I, s:I, s:I, s:I}",
+					" s:o, s:o, s:I, s:I, s:I, s:I, s:b}",
 					"key", l->key, "accelerator", a->name, "name", cl->name,
 					"protocol", gax_protocol_name(cl->protocol), "ports", ports,
 					"client_affinity", gax_affinity_name(cl->client_affinity),
@@ -152,7 +152,8 @@ show_listeners(struct gaxd *d)
 					"new_flows", (json_int_t)c.new_flows,
 					"active_flows", (json_int_t)active(c.new_flows, c.ended_flows),
 					"packets_in", (json_int_t)c.packets_in,
-					"packets_out", (json_int_t)c.packets_out));
+					"packets_out", (json_int_t)c.packets_out,
+					"failed_open", l->failed_open));
 		}
 	}
 	return json_pack("{s:b, s:o}", "ok", 1, "listeners", arr);
@@ -217,15 +218,23 @@ show_groups(struct gaxd *d)
 	return json_pack("{s:b, s:o}", "ok", 1, "endpoint_groups", arr);
 }
 
+/* What the published tables do with endpoint @p ei. */
 static const char *
-endpoint_state(const struct gax_snap_endpoint *e)
+endpoint_state(const struct gax_snapshot *s, uint32_t ei)
 {
+	const struct gax_snap_endpoint *e = &s->endpoints[ei];
+
 	if (e->addr == 0)
 		return "unresolved";
 	if (e->iface == GAX_SNAP_NO_IFACE)
 		return "unreachable";
 	if (e->weight == 0)
 		return "weight-0";
+	if (gax_snapshot_endpoint_drained(s, ei))
+		return "drained";
+	if (gax_snapshot_endpoint_unhealthy(s, ei))
+		return s->listeners[s->groups[e->group].listener].failed_open ? "failed-open" :
+			"unhealthy";
 	return "serving";
 }
 
@@ -255,7 +264,8 @@ show_endpoints(struct gaxd *d)
 					"key", e->key, "group", g->key, "address", e->address,
 					"type", e->type == GAX_ENDPOINT_DOMAIN ? "domain" : "ip",
 					"resolved", e->addr != 0 ? gax_ip_format(e->addr, buf) : NULL,
-					"weight", e->weight, "state", endpoint_state(e),
+					"weight", e->weight,
+					"state", endpoint_state(s, g->first_endpoint + k),
 					"health", "unchecked",
 					"share", g->table != NULL ?
 					100.0 * counts[k] / s->maglev_table_size : 0.0,
@@ -263,6 +273,7 @@ show_endpoints(struct gaxd *d)
 					"active_flows", (json_int_t)active(c.new_flows, c.ended_flows),
 					"packets_to", (json_int_t)c.packets_to,
 					"packets_from", (json_int_t)c.packets_from);
+			gaxd_health_endpoint_json(d, g->first_endpoint + k, ej);
 			if (e->type == GAX_ENDPOINT_DOMAIN && d->res != NULL &&
 					gax_resolver_get(d->res, e->address, &st) == 0)
 				json_object_set_new(ej, "resolution", json_pack("{s:s, s:i, s:s}",
@@ -301,6 +312,7 @@ cmd_stats(struct gaxd *d)
 	json_object_set_new(r, "ok", json_true());
 	json_object_set_new(r, "generation", json_integer((json_int_t)d->gen->generation));
 	json_object_set_new(r, "uptime_s", json_real(uptime_s(d)));
+	json_object_set_new(r, "health", gaxd_health_stats_json(d));
 	return r;
 }
 
@@ -464,6 +476,8 @@ gaxd_handle(struct gaxd *d, const json_t *req)
 		return cmd_stats(d);
 	if (strcmp(cmd, "flows") == 0)
 		return cmd_flows(d, req);
+	if (strcmp(cmd, "endpoint.drain") == 0 || strcmp(cmd, "endpoint.undrain") == 0)
+		return gaxd_health_drain(d, req, strcmp(cmd, "endpoint.drain") == 0);
 	if (gax_api_is_edit(cmd))
 		return cmd_edit(d, req);
 	return fail("unknown cmd \"%.64s\"", cmd);

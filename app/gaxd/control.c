@@ -337,8 +337,8 @@ void
 gaxd_control_poll(struct gaxd *d, int timeout_ms)
 {
 	struct gaxd_ctl *c = d->ctl;
-	struct pollfd pfd[GAXD_CTL_MAX_CLIENTS + 2];
-	int map[GAXD_CTL_MAX_CLIENTS + 2];
+	struct pollfd pfd[GAXD_CTL_MAX_CLIENTS + 3];
+	int map[GAXD_CTL_MAX_CLIENTS + 3];
 	int n = 0, i, k;
 	time_t now;
 
@@ -353,6 +353,11 @@ gaxd_control_poll(struct gaxd *d, int timeout_ms)
 		pfd[n].fd = gax_resolver_fd(d->res);
 		pfd[n].events = POLLIN;
 		map[n++] = -2;
+	}
+	if (gaxd_health_fd(d) >= 0) {
+		pfd[n].fd = gaxd_health_fd(d);
+		pfd[n].events = POLLIN;
+		map[n++] = -3;
 	}
 	for (i = 0; i < GAXD_CTL_MAX_CLIENTS; i++) {
 		struct client *cl = &c->clients[i];
@@ -376,6 +381,10 @@ gaxd_control_poll(struct gaxd *d, int timeout_ms)
 		}
 		if (map[k] == -2) {
 			gaxd_resolver_changed(d);
+			continue;
+		}
+		if (map[k] == -3) {
+			gaxd_health_changed(d);
 			continue;
 		}
 		cl = &c->clients[map[k]];

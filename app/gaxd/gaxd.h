@@ -18,6 +18,7 @@
 
 #include <gax_config.h>
 #include <gax_fwd.h>
+#include <gax_health.h>
 #include <gax_resolve.h>
 #include <gax_snapshot.h>
 
@@ -76,6 +77,30 @@ struct gaxd_txq {
 	struct rte_mbuf *m[GAX_FWD_BURST * 2];
 };
 
+/* Counters of a kernel twin, written by the twin thread (atomics). */
+struct gaxd_twin_ctr {
+	uint64_t to_kernel;		/* frames written to the tap */
+	uint64_t to_kernel_failed;	/* the tap refused them */
+	uint64_t from_kernel;		/* frames the kernel sent, handed to worker 0 */
+	uint64_t from_kernel_dropped;	/* worker 0's ring was full */
+};
+
+/* An interface's kernel twin (twin.c): a net_tap port and the ring towards it. */
+struct gaxd_twin {
+	bool on;
+	uint16_t port;			/* the tap's DPDK port */
+	int ifindex;			/* its kernel interface */
+	struct rte_ring *to_kernel;	/* workers -> twin thread (MP/SC) */
+	char vdev[32];			/* "" when not created */
+	char name[16];			/* the kernel interface's name */
+	char iface[40];			/* the gax interface's name */
+	struct gax_prefix *addrs;	/* the kernel side's addresses, as gaxd set them */
+	unsigned int n_addrs;
+	struct gaxd_twin_ctr ctr;
+};
+#define GAXD_TWIN_RING		1024	/* frames queued each way */
+#define GAXD_TWIN_DESC		512	/* tap RX and TX descriptors */
+
 struct gaxd_worker {
 	struct gax_fwd_worker *fwd;
 	struct rte_ring *ring;		/* frames other workers hand over (MP/SC) */
@@ -108,6 +133,9 @@ struct gaxd {
 	struct rte_rcu_qsbr *rcu;
 	struct gaxd_ctl *ctl;		/* the control socket; NULL when not open */
 	struct gax_resolver *res;	/* domain endpoints, resolved on threads of their own */
+	struct gax_health *health;	/* the health prober (health.c) */
+	struct gaxd_hstate *hstate;	/* drain, states seen, fail-open counts (health.c) */
+	struct gaxd_xdp *xdp;		/* the XDP steering program's maps; NULL: no net_af_xdp port */
 	/*
 	 * Held by the control thread while it swaps and frees generations, and
 	 * by the telemetry thread while it reads them. Never by a worker.
@@ -121,6 +149,13 @@ struct gaxd {
 	uint16_t iface_of_port[RTE_MAX_ETHPORTS];	/* UINT16_MAX: not ours */
 	uint32_t n_workers;
 	struct gaxd_worker *workers;
+	struct gaxd_twin twins[GAX_FWD_MAX_IFACES];
+	struct rte_ring *from_kernel;	/* twin thread -> worker 0 (SP/SC); NULL: no twin */
+	pthread_t twin_thread;
+	bool twin_running;
+	bool nft_guard;			/* twin.c added the nftables table */
+	uint16_t snat_port_min;		/* the full-NAT source ports the workers use */
+	uint16_t snat_port_max;
 	volatile bool stop;
 	uint64_t started_tsc;
 };
@@ -128,6 +163,18 @@ struct gaxd {
 /* port.c */
 int gaxd_ports_open(struct gaxd *d);
 void gaxd_ports_close(struct gaxd *d);
+
+/* twin.c: kernel twins, the exception path */
+bool gaxd_twin_any(const struct gax_config *cfg);
+int gaxd_twin_nat_range(const struct gaxd *d, uint16_t *lo, uint16_t *hi);
+int gaxd_twins_open(struct gaxd *d);	/* after gaxd_ports_open() */
+int gaxd_twins_start(struct gaxd *d);
+void gaxd_twins_sync(struct gaxd *d);	/* addresses, after each publication */
+void gaxd_twins_stop(struct gaxd *d);	/* after the workers stopped */
+void gaxd_twins_close(struct gaxd *d);
+unsigned int gaxd_twin_from_kernel(struct gaxd *d, struct rte_mbuf **m, unsigned int max);
+json_t *gaxd_twin_stats_json(const struct gaxd *d);	/* NULL: no twin */
+void gaxd_twin_stats_print(const struct gaxd *d, FILE *out);
 
 /* worker.c */
 int gaxd_workers_create(struct gaxd *d);
@@ -148,11 +195,30 @@ int gaxd_control_open(struct gaxd *d);
 void gaxd_control_poll(struct gaxd *d, int timeout_ms);
 void gaxd_control_close(struct gaxd *d);
 
+/* health.c */
+int gaxd_health_start(struct gaxd *d);		/* before the first compile */
+void gaxd_health_stop(struct gaxd *d);
+void gaxd_health_opts(struct gaxd *d, struct gax_snapshot_opts *so); /* every compile */
+void gaxd_health_published(struct gaxd *d);	/* targets and fail-open log, after each publish */
+int gaxd_health_fd(const struct gaxd *d);	/* readable: gaxd_health_changed() */
+void gaxd_health_changed(struct gaxd *d);
+json_t *gaxd_health_drain(struct gaxd *d, const json_t *req, bool drain);
+void gaxd_health_endpoint_json(const struct gaxd *d, uint32_t ei, json_t *ej);
+json_t *gaxd_health_stats_json(const struct gaxd *d);
+
 /* telemetry.c */
 void gaxd_telemetry_register(struct gaxd *d);
 
 /* cmds.c */
 json_t *gaxd_handle(struct gaxd *d, const json_t *req);
+
+/* xdp.c */
+int gaxd_xdp_open(struct gaxd *d);	/* before gaxd_ports_open() */
+int gaxd_xdp_refill(struct gaxd *d);	/* the maps from d->snap, after each publication */
+int gaxd_xdp_check(struct gaxd *d);	/* after gaxd_ports_open() */
+void gaxd_xdp_close(struct gaxd *d);	/* after gaxd_ports_close() */
+json_t *gaxd_xdp_stats_json(const struct gaxd *d);	/* NULL: no XDP program */
+void gaxd_xdp_stats_print(const struct gaxd *d, FILE *out);
 
 /* stats.c */
 void gaxd_stats_print(const struct gaxd *d, FILE *out);

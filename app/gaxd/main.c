@@ -157,6 +157,7 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 static int
 load_config(struct gaxd *d)
 {
+	struct gax_snapshot_opts so = { .generation = 1 };
 	struct gax_diags diags;
 	json_error_t err = { .text = "out of memory" };
 	json_t *doc;
@@ -171,8 +172,10 @@ load_config(struct gaxd *d)
 		return -EINVAL;
 	}
 	gaxd_resolver_names(d, d->cfg, true);
-	d->snap = gax_snapshot_compile(d->cfg, &(struct gax_snapshot_opts){ .generation = 1,
-			.resolve = gax_resolver_snapshot_cb, .resolve_ctx = d->res });
+	so.resolve = gax_resolver_snapshot_cb;
+	so.resolve_ctx = d->res;
+	gaxd_health_opts(d, &so); /* nothing is known yet (all unknown), but the same rule */
+	d->snap = gax_snapshot_compile(d->cfg, &so);
 	gax_resolver_changed(d->res); /* the first answers are in this snapshot already */
 	if (d->snap == NULL) {
 		GAXD_LOG(ERR, "cannot compile %s: %s", d->opts.config_path, strerror(errno));
@@ -208,6 +211,8 @@ create_pool(struct gaxd *d)
 	n = d->n_ifaces * d->n_workers * (GAXD_RX_DESC + GAXD_TX_DESC) +
 		d->n_workers * (GAXD_RING_SIZE + no.queue_total +
 		d->n_ifaces * 2 * GAX_FWD_BURST + 4 * GAX_FWD_BURST) + 1024;
+	if (gaxd_twin_any(d->cfg)) /* each twin's tap queues and ring, and the ring back */
+		n += d->n_ifaces * (2 * GAXD_TWIN_DESC + GAXD_TWIN_RING) + GAXD_TWIN_RING;
 	if (d->opts.mbufs > n)
 		n = d->opts.mbufs;
 	d->pool = rte_pktmbuf_pool_create("gax_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -281,7 +286,7 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a control client that goes away is not fatal */
 
-	if (gaxd_resolver_start(&d) != 0 || load_config(&d) != 0)
+	if (gaxd_resolver_start(&d) != 0 || gaxd_health_start(&d) != 0 || load_config(&d) != 0)
 		goto out;
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0) {
@@ -289,7 +294,12 @@ main(int argc, char **argv)
 				"main one is the control thread");
 		goto out;
 	}
-	if (create_pool(&d) != 0 || gaxd_workers_create(&d) != 0 || gaxd_ports_open(&d) != 0)
+	if (create_pool(&d) != 0 || gaxd_workers_create(&d) != 0)
+		goto out;
+	/* net_af_xdp loads the steering program at port start: its maps are filled before. */
+	if (gaxd_xdp_open(&d) != 0 || gaxd_xdp_refill(&d) != 0)
+		goto out;
+	if (gaxd_ports_open(&d) != 0 || gaxd_xdp_check(&d) != 0 || gaxd_twins_open(&d) != 0)
 		goto out;
 	if (d.opts.check) {
 		printf("gaxd: check passed: %u interface(s), %u worker(s), %u listener(s)\n",
@@ -298,6 +308,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	gaxd_health_published(&d); /* the prober's first targets */
 	if (gaxd_control_open(&d) != 0)
 		goto out;
 	gaxd_telemetry_register(&d);
@@ -313,9 +324,12 @@ main(int argc, char **argv)
 	printf("gaxd: ready: %u worker(s), %u port(s), %u listener(s), %u flows\n",
 			d.n_workers, d.n_ifaces, d.snap->n_listeners, d.opts.flows);
 	fflush(stdout);
+	if (gaxd_twins_start(&d) != 0)
+		quit_signal = SIGTERM; /* stop at once, cleanly */
 	control_loop(&d);
 	__atomic_store_n(&d.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	gaxd_twins_stop(&d);
 
 	gaxd_stats_print(&d, stdout);
 	fflush(stdout);
@@ -324,8 +338,11 @@ main(int argc, char **argv)
 		rc = EXIT_FAILURE;
 out:
 	gax_resolver_free(d.res);
+	gaxd_health_stop(&d);
 	gaxd_control_close(&d);
+	gaxd_twins_close(&d);
 	gaxd_ports_close(&d);
+	gaxd_xdp_close(&d);
 	gaxd_workers_free(&d);
 	rte_mempool_free(d.pool);
 	gaxd_gen_free_all(&d);

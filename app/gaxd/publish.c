@@ -171,8 +171,19 @@ check_interfaces(const struct gax_config *run, const struct gax_config *cfg)
 	}
 	for (i = 0; i < cfg->n_interfaces; i++) {
 		bool same_name = strcmp(run->interfaces[i].name, cfg->interfaces[i].name) == 0;
+		const char *rt = run->interfaces[i].kernel_twin, *nt = cfg->interfaces[i].kernel_twin;
+		bool same_twin = rt == NULL ? nt == NULL : nt != NULL && strcmp(rt, nt) == 0;
 		char path[48];
 
+		if (same_name && !same_twin) {
+			snprintf(msg, sizeof(msg), "interface %s has kernel twin %s in the running "
+					"configuration; kernel twins are made at start and cannot change "
+					"while gaxd runs (restart it)", run->interfaces[i].name,
+					rt != NULL ? rt : "none");
+			snprintf(path, sizeof(path), "interfaces[%u].kernel_twin", i);
+			return error_reply(msg, json_pack("[{s:s, s:s, s:s}]", "severity", "error",
+					"path", path, "message", msg));
+		}
 		if (same_name && strcmp(run->interfaces[i].device, cfg->interfaces[i].device) == 0)
 			continue;
 		snprintf(msg, sizeof(msg), "interface %u is %s on %s in the running configuration; "
@@ -308,6 +319,7 @@ gaxd_apply(struct gaxd *d, json_t *doc, bool dry_run, bool write_back)
 	so.prev = d->snap;
 	so.resolve = gax_resolver_snapshot_cb;
 	so.resolve_ctx = d->res;
+	gaxd_health_opts(d, &so);
 	snap = gax_snapshot_compile(cfg, &so);
 	t3 = rte_rdtsc();
 	g = snap != NULL ? calloc(1, sizeof(*g)) : NULL;
@@ -327,6 +339,9 @@ gaxd_apply(struct gaxd *d, json_t *doc, bool dry_run, bool write_back)
 		json_decref(reply);
 		return error_reply("out of memory publishing the configuration", NULL);
 	}
+	gaxd_xdp_refill(d); /* logs what it could not do; the old maps then stay */
+	gaxd_health_published(d);
+	gaxd_twins_sync(d);
 	t4 = rte_rdtsc();
 	json_object_set_new(reply, "generation", json_integer((json_int_t)g->generation));
 	if (write_back) {

@@ -58,6 +58,7 @@ totals_get(const struct gaxd *d, struct totals *t)
 			b->arp_requests += a->arp_requests;
 			b->arp_replies += a->arp_replies;
 			b->icmp_echo_replies += a->icmp_echo_replies;
+			b->to_kernel += a->to_kernel;
 		}
 		gax_flow_stats_get(w->flows, &fs);
 		t->flows_active += fs.active;
@@ -149,6 +150,8 @@ gaxd_stats_print(const struct gaxd *d, FILE *out)
 		dropped += t.c.drops[i];
 	}
 	fprintf(out, dropped == 0 ? " none\n" : "\n");
+	gaxd_xdp_stats_print(d, out);
+	gaxd_twin_stats_print(d, out);
 	totals_free(&t);
 }
 
@@ -186,6 +189,7 @@ stats_json(const struct gaxd *d, const struct totals *t)
 		jset(o, "arp_requests", c->arp_requests);
 		jset(o, "arp_replies", c->arp_replies);
 		jset(o, "icmp_echo_replies", c->icmp_echo_replies);
+		jset(o, "to_kernel", c->to_kernel);
 		json_array_append_new(ports, o);
 	}
 	for (i = 0; i < d->snap->n_listeners; i++) {
@@ -233,6 +237,10 @@ stats_json(const struct gaxd *d, const struct totals *t)
 	json_object_set_new(root, "endpoints", eps);
 	json_object_set_new(root, "drops", drops);
 	json_object_set_new(root, "flows", flows);
+	if ((o = gaxd_xdp_stats_json(d)) != NULL)
+		json_object_set_new(root, "xdp", o);
+	if ((o = gaxd_twin_stats_json(d)) != NULL)
+		json_object_set_new(root, "kernel_twins", o);
 	return root;
 }
 

@@ -158,6 +158,12 @@ serve(struct gaxd_worker *wk, struct rte_mbuf **m, uint16_t n, uint16_t iface, b
 			break;
 		case GAX_FWD_HELD:
 			break;
+		case GAX_FWD_KERNEL:
+			if (rte_ring_mp_enqueue(wk->d->twins[v[i].iface].to_kernel, m[i]) != 0) {
+				gax_fwd_count_drop(wk->fwd, GAX_DROP_KERNEL_QUEUE_FULL);
+				rte_pktmbuf_free(m[i]);
+			}
+			break;
 		case GAX_FWD_REDIRECT:
 			m[i]->port = wk->d->port_of_iface[iface];
 			if (rte_ring_mp_enqueue(wk->d->workers[v[i].worker].ring, m[i]) != 0) {
@@ -187,6 +193,18 @@ serve_ring(struct gaxd_worker *wk, uint64_t now)
 			;
 		serve(wk, &m[start], (uint16_t)(i - start), iface, true, now);
 	}
+}
+
+/* Worker 0 transmits what the kernel twins sent, as they sent it. */
+static void
+serve_from_kernel(struct gaxd_worker *wk)
+{
+	struct rte_mbuf *m[GAX_FWD_BURST];
+	unsigned int n, i;
+
+	n = gaxd_twin_from_kernel(wk->d, m, GAX_FWD_BURST);
+	for (i = 0; i < n; i++)
+		txq_add(wk, wk->d->iface_of_port[m[i]->port], m[i]);
 }
 
 /* The slice of a `flows` request this loop: scan, filter, copy a sample. */
@@ -259,6 +277,8 @@ gaxd_worker_main(void *arg)
 		}
 		if (d->n_workers > 1)
 			serve_ring(wk, now);
+		if (wk->id == 0 && d->from_kernel != NULL)
+			serve_from_kernel(wk);
 		for (iface = 0; iface < d->n_ifaces; iface++)
 			txq_flush(wk, iface);
 		gax_fwd_housekeep(wk->fwd, now);
@@ -278,7 +298,13 @@ gaxd_workers_create(struct gaxd *d)
 	struct gax_fwd_opts o;
 	unsigned int lcore;
 	uint32_t i = 0;
+	uint16_t nat_lo, nat_hi;
 	char name[RTE_RING_NAMESIZE];
+
+	if (gaxd_twin_nat_range(d, &nat_lo, &nat_hi) != 0)
+		return -EINVAL;
+	d->snat_port_min = nat_lo;
+	d->snat_port_max = nat_hi;
 
 	d->workers = rte_zmalloc("gax_workers", sizeof(*d->workers) * d->n_workers,
 			RTE_CACHE_LINE_SIZE);
@@ -296,6 +322,8 @@ gaxd_workers_create(struct gaxd *d)
 		if (o.flow_capacity == 0)
 			o.flow_capacity = 1;
 		o.ticks_per_second = rte_get_tsc_hz();
+		o.snat_port_min = nat_lo;
+		o.snat_port_max = nat_hi;
 		wk->fwd = gax_fwd_create(d->snap, &o);
 		if (wk->fwd == NULL) {
 			GAXD_LOG(ERR, "worker %u: cannot create its tables (%u flows): %s", i,
