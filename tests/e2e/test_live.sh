@@ -34,6 +34,7 @@ tb="$root/scripts/testbed.sh"
 tools="$root/tests/e2e/tools"
 py=${PYTHON:-python3}
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/driver.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root for network namespaces"
@@ -43,6 +44,7 @@ for tool in "$py" ping ethtool timeout stdbuf; do
 	command -v "$tool" >/dev/null || { echo "1..0 # SKIP $tool is missing (scripts/deps.sh)"; exit 0; }
 done
 
+driver_init
 work=$(mktemp -d "${TMPDIR:-/tmp}/gax-live.XXXXXX")
 config="$work/live.json"
 sock="$work/gaxd.sock"
@@ -95,6 +97,7 @@ doc = {
 with open(sys.argv[1], "w") as f:
     json.dump(doc, f, indent=2)
 EOF
+driver_config "$config" "$config.driver" && mv "$config.driver" "$config"
 
 # -- the testbed, the servers, gaxd --------------------------------------------
 if out=$("$tb" up 2>&1); then ok "testbed comes up"; else not_ok "testbed comes up" "$out"; fi
@@ -116,15 +119,18 @@ fi
 
 # Two workers sharing CPU 1 (docs/dataplane.md): every change is published to
 # both, and replies reach the worker owning their flow through a hand-over.
-# GAX_LIVE_WORKERS=1: one worker.
-if [ "${GAX_LIVE_WORKERS:-2}" = 2 ]; then
-	lcores=(--lcores '0@0,(1,2)@1'); q=",qpairs=2"
+# GAX_LIVE_WORKERS=1: one worker. Over net_af_xdp one worker (the testbed's
+# veths have one queue each).
+driver_gaxd "${P}f" wan0 lan0
+if [ "${GAX_LIVE_WORKERS:-2}" = 2 ] && [ "$driver" = af_packet ]; then
+	lcores=(--lcores '0@0,(1,2)@1')
+	gaxd_vdevs=(--vdev "net_af_packet0,iface=wan0,qpairs=2" --vdev "net_af_packet1,iface=lan0,qpairs=2")
 else
-	lcores=(-l 0,1); q=
+	lcores=(-l 0,1)
 fi
-timeout 140 ip netns exec "${P}f" stdbuf -oL -eL "$gaxd" --no-huge -m 512 --no-pci --no-telemetry \
-	--file-prefix "$P" "${lcores[@]}" \
-	--vdev "net_af_packet0,iface=wan0$q" --vdev "net_af_packet1,iface=lan0$q" \
+comment "driver $driver: ${gaxd_vdevs[*]}"
+timeout 140 "${gaxd_cmd[@]}" stdbuf -oL -eL "$gaxd" --no-huge -m 512 --no-pci --no-telemetry \
+	--file-prefix "$P" "${lcores[@]}" "${gaxd_vdevs[@]}" \
 	-- --config "$config" --socket "$sock" --stats-json "$work/stats.json" \
 	>"$work/gaxd.out" 2>"$work/gaxd.err" &
 gaxd_pid=$!
