@@ -11,30 +11,13 @@ root=$1
 gaxd=$2
 export GAX_TB_PREFIX=gaxdn$$
 P=$GAX_TB_PREFIX
-tb="$root/scripts/testbed.sh"
-tools="$root/tests/e2e/tools"
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/e2e.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP needs root for network namespaces"
-	exit 0
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/gax-domain.XXXXXX")
+e2e_preamble domain timeout stdbuf
 hosts_dir=/etc/netns/${P}f
-gaxd_pid=
-srv_pid=
-cleanup() {
-	local pid
-	for pid in $gaxd_pid $srv_pid; do kill "$pid" 2>/dev/null || true; done
-	sleep 0.3
-	for pid in $gaxd_pid $srv_pid; do kill -9 "$pid" 2>/dev/null || true; done
-	"$tb" down >/dev/null 2>&1
-	rm -rf "$hosts_dir"
-	[ $failed -eq 0 ] && rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'rm -rf "$hosts_dir"; e2e_cleanup' EXIT
+gaxd_log() { cat "$work/gaxd.out" "$work/gaxd.err"; }
 
 # The hosts file is rewritten in place (same inode) so the bind mount sees it.
 set_hosts() { printf '127.0.0.1 localhost\n%s\n' "$1" >"$hosts_dir/hosts"; }
@@ -56,7 +39,6 @@ reached() {
 print(" ".join(sorted(json.load(sys.stdin)["summary"]["endpoints"])))'
 }
 
-"$tb" up >/dev/null 2>&1 && ok "testbed comes up" || not_ok "testbed comes up"
 mkdir -p "$hosts_dir"
 set_hosts "10.1.0.14 app.gax.test"
 python3 - "$root/config/demo.json" "$work/domain.json" <<'PY'
@@ -70,21 +52,8 @@ c["accelerators"][0]["listeners"][1]["endpoint_groups"][0]["endpoints"] = [
 json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
 
-ip netns exec "${P}s" timeout 100 python3 "$tools/gax_servers.py" \
-	--tcp 10.1.0.11:8080,10.1.0.14:8080 --max-seconds 95 >"$work/servers.out" 2>&1 &
-srv_pid=$!
-ip netns exec "${P}f" timeout 100 stdbuf -oL "$gaxd" --no-huge -m 512 --no-pci --no-telemetry \
-	-l 0,1 --file-prefix "$P" --vdev net_af_packet0,iface=wan0 --vdev net_af_packet1,iface=lan0 \
-	-- --config "$work/domain.json" --socket "$work/gaxd.sock" --resolve-interval 1 \
-	>"$work/gaxd.log" 2>&1 &
-gaxd_pid=$!
-for _ in $(seq 100); do
-	grep -q "gaxd: ready" "$work/gaxd.log" 2>/dev/null && grep -q "servers: ready" \
-		"$work/servers.out" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "gaxd: ready" "$work/gaxd.log" && ok "gaxd starts with domain endpoints" ||
-	not_ok "gaxd starts with domain endpoints" "$(tail -20 "$work/gaxd.log")"
+e2e_servers --tcp 10.1.0.11:8080,10.1.0.14:8080
+e2e_gaxd_start "gaxd starts with domain endpoints" "$work/domain.json" --resolve-interval 1
 
 got=$(endpoint_field resolved)
 [ "$got" = "10.1.0.14" ] && ok "the name resolved before gaxd served (10.1.0.14)" ||
@@ -118,12 +87,12 @@ done
 got=$(endpoint_field resolved)
 [ "$got" = "10.1.0.11" ] && ok "a new address is followed within seconds (10.1.0.11)" ||
 	not_ok "a new address is followed within seconds" "resolved: $got" \
-		"$(grep -i resol "$work/gaxd.log" | tail -5)"
+		"$(gaxd_log | grep -i resol | tail -5)"
 got=$(reached 10.0.0.30-34)
 [ "$got" = "10.1.0.11:8080" ] && ok "new connections go to the new address" ||
 	not_ok "new connections go to the new address" "reached: $got"
-grep -q "republishing" "$work/gaxd.log" && ok "gaxd logs the republication" ||
-	not_ok "gaxd logs the republication" "$(tail -5 "$work/gaxd.log")"
+gaxd_log | grep -q "republishing" && ok "gaxd logs the republication" ||
+	not_ok "gaxd logs the republication" "$(gaxd_log | tail -5)"
 
 wait "$held_pid"
 grep -q "endpoint=10.1.0.14:8080" "$work/held.out" && ok "a flow opened before the change stayed on the old address" ||
@@ -148,9 +117,5 @@ print(e["state"], e["resolved"], e["resolution"]["state"])')
 [ "$got" = "unresolved None never-resolved" ] && ok "a name that never resolved is shown unresolved" ||
 	not_ok "a name that never resolved is shown unresolved" "got: $got"
 
-kill -TERM "$gaxd_pid" 2>/dev/null
-wait "$gaxd_pid"
-rc=$?
-gaxd_pid=
-[ $rc -eq 0 ] && ok "gaxd exits 0 on SIGTERM" || not_ok "gaxd exits 0 on SIGTERM" "exit $rc"
-tap_end
+e2e_gaxd_stop "gaxd exits 0 on SIGTERM"
+e2e_finish
