@@ -1183,6 +1183,67 @@ Test(flow_snat, open_picks_a_port_and_inserts)
 	gax_flow_free(t);
 }
 
+/*
+ * gax_flow_open_hinted() with the hashes of gax_flow_lookup_bulk_hashed() and
+ * the hints of gax_flow_snat_prefetch() gives what gax_flow_open() gives (two
+ * tables of one seed), hints gone stale or for another destination included.
+ */
+Test(flow_snat, open_hinted_as_open)
+{
+	struct gax_flow_table *a = table_new(64, 2, 1, HZ_MS), *b = table_new(64, 2, 1, HZ_MS);
+	struct gax_flow_nat nat = { IP(10, 1, 0, 11), 8080, IP(10, 2, 0, 1) };
+	struct gax_flow_nat other = { IP(10, 1, 0, 12), 8080, IP(10, 2, 0, 1) };
+	struct gax_flow_snat_hint hint[4];
+	struct gax_flow_key ck[4], ek;
+	struct gax_flow *found[4], *fa, *fb;
+	uint64_t hash[4];
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		gax_flow_key_init(&ck[i], IP(100, 64, 0, 1 + i), IP(10, 0, 0, 100), 40000, 80, UDP);
+		hint[i].nat_addr = nat.nat_addr;
+		hint[i].endpoint_addr = nat.endpoint_addr;
+		hint[i].endpoint_port = nat.endpoint_port;
+		hint[i].proto = UDP;
+	}
+	hint[3].endpoint_addr = other.endpoint_addr; /* frame 3 goes elsewhere */
+	cr_assert_eq(gax_flow_lookup_bulk_hashed(b, ck, 4, found, hash), 0);
+	for (i = 0; i < 4; i++)
+		cr_expect_null(found[i]);
+	gax_flow_snat_prefetch(b, hint, 4);
+	/* In order (hints fresh), then key 0's hint again (stale: its candidate was taken). */
+	cr_assert_eq(gax_flow_open(a, &ck[0], &nat, 3, 7, 0, 60, &fa), 0);
+	cr_assert_eq(gax_flow_open_hinted(b, &ck[0], hash[0], &nat, &hint[0], 3, 7, 0, 60, &fb),
+			0);
+	cr_expect_eq(gax_flow_nat_port(fa), gax_flow_nat_port(fb));
+	cr_assert_eq(gax_flow_open(a, &ck[1], &nat, 3, 7, 0, 60, &fa), 0);
+	cr_assert_eq(gax_flow_open_hinted(b, &ck[1], hash[1], &nat, &hint[0], 3, 7, 0, 60, &fb),
+			0);
+	cr_expect_eq(gax_flow_nat_port(fa), gax_flow_nat_port(fb));
+	cr_assert_eq(gax_flow_open(a, &ck[2], &nat, 3, 7, 0, 60, &fa), 0);
+	cr_assert_eq(gax_flow_open_hinted(b, &ck[2], hash[2], &nat, &hint[2], 3, 7, 0, 60, &fb),
+			0);
+	cr_expect_eq(gax_flow_nat_port(fa), gax_flow_nat_port(fb));
+	/* A hint for another destination is not used for this one. */
+	cr_assert_eq(gax_flow_open(a, &ck[3], &nat, 3, 7, 0, 60, &fa), 0);
+	cr_assert_eq(gax_flow_open_hinted(b, &ck[3], hash[3], &nat, &hint[3], 3, 7, 0, 60, &fb),
+			0);
+	cr_expect_eq(gax_flow_nat_port(fa), gax_flow_nat_port(fb));
+	/* Every flow of b is found by both keys (its hashes were the right ones). */
+	for (i = 0; i < 4; i++) {
+		fb = gax_flow_lookup(b, &ck[i]);
+		cr_assert_not_null(fb, "key %u", i);
+		gax_flow_key_of(fb, GAX_FLOW_DIR_ENDPOINT, &ek);
+		cr_expect_eq(gax_flow_lookup(b, &ek), fb, "key %u", i);
+	}
+	cr_expect_eq(gax_flow_open_hinted(b, &ck[0], hash[0], &nat, NULL, 3, 7, 0, 60, &fb),
+			-EEXIST);
+	cr_expect_eq(gax_flow_open_hinted(b, &ck[0], hash[0], NULL, NULL, 3, 7, 0, 60, &fb),
+			-EINVAL);
+	gax_flow_free(a);
+	gax_flow_free(b);
+}
+
 /* gax_flow_open() when every port towards the destination is taken. */
 Test(flow_snat, open_without_a_free_port)
 {

@@ -22,17 +22,22 @@ static void
 txq_flush(struct gaxd_worker *wk, uint16_t iface)
 {
 	struct gaxd_txq *q = &wk->txq[iface];
+	uint64_t bytes = 0;
 	uint16_t sent, i;
 
 	if (q->n == 0)
 		return;
+	/* Lengths read before the driver may free the mbufs; counted once per burst. */
+	for (i = 0; i < q->n; i++)
+		bytes += q->m[i]->pkt_len;
 	sent = rte_eth_tx_burst(wk->d->port_of_iface[iface], wk->queue, q->m, q->n);
-	for (i = 0; i < sent; i++)
-		gax_fwd_count_tx(wk->fwd, iface, q->m[i]->pkt_len);
+	wk->fwd->ctr.iface[iface].tx_packets += sent;
 	for (i = sent; i < q->n; i++) {
+		bytes -= q->m[i]->pkt_len; /* not sent: still ours */
 		gax_fwd_count_drop(wk->fwd, GAX_DROP_TX_FULL);
 		rte_pktmbuf_free(q->m[i]);
 	}
+	wk->fwd->ctr.iface[iface].tx_bytes += bytes;
 	q->n = 0;
 }
 

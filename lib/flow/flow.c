@@ -348,24 +348,19 @@ gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_key,
 	return 0;
 }
 
-int
-gax_flow_open(struct gax_flow_table *t, const struct gax_flow_key *client_key,
-		const struct gax_flow_nat *nat, uint32_t listener, uint32_t endpoint, uint64_t now,
-		uint32_t timeout_s, struct gax_flow **flow)
+/* gax_flow_open() for a client key of hash @p h0, with an optional port hint. */
+static inline int
+flow_open(struct gax_flow_table *t, const struct gax_flow_key *client_key, uint64_t h0,
+		const struct gax_flow_nat *nat, const struct gax_flow_snat_hint *hint,
+		uint32_t listener, uint32_t endpoint, uint64_t now, uint32_t timeout_s,
+		struct gax_flow **flow)
 {
 	struct gax_flow_key ek;
 	uint32_t e0, e1;
 	struct gax_flow *f;
-	uint64_t h0, h1;
+	uint64_t h1;
 	int rc;
 
-	if (!key_pad_ok(client_key) || nat == NULL)
-		return -EINVAL;
-	if (t->free_head == FLOW_NONE) { /* before a port is taken for nothing */
-		t->stats.insert_full++;
-		return -ENOSPC;
-	}
-	h0 = flow_hash(t, client_key);
 	if (flow_find(t, client_key, h0, &e0) != NULL) {
 		t->stats.insert_exists++;
 		return -EEXIST;
@@ -382,7 +377,7 @@ gax_flow_open(struct gax_flow_table *t, const struct gax_flow_key *client_key,
 		}
 	} else {
 		rc = flow_snat_pick(t, nat->nat_addr, nat->endpoint_addr, nat->endpoint_port,
-				client_key->proto, &ek, &h1, &e1);
+				client_key->proto, hint, &ek, &h1, &e1);
 		if (rc != 0)
 			return rc;
 	}
@@ -390,6 +385,37 @@ gax_flow_open(struct gax_flow_table *t, const struct gax_flow_key *client_key,
 	if (flow != NULL)
 		*flow = f;
 	return 0;
+}
+
+int
+gax_flow_open(struct gax_flow_table *t, const struct gax_flow_key *client_key,
+		const struct gax_flow_nat *nat, uint32_t listener, uint32_t endpoint, uint64_t now,
+		uint32_t timeout_s, struct gax_flow **flow)
+{
+	if (!key_pad_ok(client_key) || nat == NULL)
+		return -EINVAL;
+	if (t->free_head == FLOW_NONE) { /* before a port is taken for nothing */
+		t->stats.insert_full++;
+		return -ENOSPC;
+	}
+	return flow_open(t, client_key, flow_hash(t, client_key), nat, NULL, listener, endpoint,
+			now, timeout_s, flow);
+}
+
+int
+gax_flow_open_hinted(struct gax_flow_table *t, const struct gax_flow_key *client_key,
+		uint64_t client_hash, const struct gax_flow_nat *nat,
+		const struct gax_flow_snat_hint *snat, uint32_t listener, uint32_t endpoint,
+		uint64_t now, uint32_t timeout_s, struct gax_flow **flow)
+{
+	if (!key_pad_ok(client_key) || nat == NULL)
+		return -EINVAL;
+	if (t->free_head == FLOW_NONE) {
+		t->stats.insert_full++;
+		return -ENOSPC;
+	}
+	return flow_open(t, client_key, client_hash, nat, snat, listener, endpoint, now,
+			timeout_s, flow);
 }
 
 struct gax_flow *
@@ -402,9 +428,10 @@ gax_flow_lookup(struct gax_flow_table *t, const struct gax_flow_key *k)
 	return f;
 }
 
-int
-gax_flow_lookup_bulk(struct gax_flow_table *t, const struct gax_flow_key *keys, unsigned int n,
-		struct gax_flow **flows)
+/* gax_flow_lookup_bulk(), storing each key's hash in @p hashes when not NULL. */
+static inline __attribute__((always_inline)) int
+lookup_bulk(struct gax_flow_table *t, const struct gax_flow_key *keys, unsigned int n,
+		struct gax_flow **flows, uint64_t *hashes)
 {
 	uint32_t sig[GAX_FLOW_BULK_MAX];
 	uint32_t pos[GAX_FLOW_BULK_MAX];
@@ -416,7 +443,11 @@ gax_flow_lookup_bulk(struct gax_flow_table *t, const struct gax_flow_key *keys, 
 
 	/* 1: hash every key, prefetch its home slot. */
 	for (i = 0; i < n; i++) {
-		sig[i] = flow_sig(flow_hash(t, &keys[i]));
+		uint64_t h = flow_hash(t, &keys[i]);
+
+		if (hashes != NULL)
+			hashes[i] = h;
+		sig[i] = flow_sig(h);
 		pos[i] = sig[i] & mask;
 		__builtin_prefetch(&t->slots[pos[i]], 0, 3);
 	}
@@ -452,6 +483,20 @@ gax_flow_lookup_bulk(struct gax_flow_table *t, const struct gax_flow_key *keys, 
 	t->stats.lookups += n;
 	t->stats.hits += hits;
 	return (int)hits;
+}
+
+int
+gax_flow_lookup_bulk(struct gax_flow_table *t, const struct gax_flow_key *keys, unsigned int n,
+		struct gax_flow **flows)
+{
+	return lookup_bulk(t, keys, n, flows, NULL);
+}
+
+int
+gax_flow_lookup_bulk_hashed(struct gax_flow_table *t, const struct gax_flow_key *keys,
+		unsigned int n, struct gax_flow **flows, uint64_t *hashes)
+{
+	return lookup_bulk(t, keys, n, flows, hashes);
 }
 
 /* The record index of @p f, or FLOW_NONE if it is not a record in use of @p t. */

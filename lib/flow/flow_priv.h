@@ -140,10 +140,12 @@ void flow_snat_init(struct gax_flow_table *t);
 /*
  * Find a free full-NAT port towards the destination (snat.c): fills the
  * endpoint-side key @p k, its hash and the slot where it would go; 0, or
- * -EADDRNOTAVAIL (counted) when the probes found none.
+ * -EADDRNOTAVAIL (counted) when the probes found none. @p hint (may be
+ * NULL): gax_flow_snat_prefetch()'s for this destination, whose bucket and
+ * candidate hash are reused when they still hold.
  */
 int flow_snat_pick(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
-		uint16_t endpoint_port, uint8_t proto, struct gax_flow_key *k, uint64_t *hash,
-		uint32_t *end);
+		uint16_t endpoint_port, uint8_t proto, const struct gax_flow_snat_hint *hint,
+		struct gax_flow_key *k, uint64_t *hash, uint32_t *end);
 
 #endif /* GAX_FLOW_PRIV_H */

@@ -335,6 +335,8 @@ int gax_flow_insert(struct gax_flow_table *t, const struct gax_flow_key *client_
 		const struct gax_flow_key *endpoint_key, uint32_t listener, uint32_t endpoint,
 		uint64_t now, uint32_t timeout_s, struct gax_flow **flow);
 
+struct gax_flow_snat_hint;	/* below, with gax_flow_snat_prefetch() */
+
 /** Where a new flow goes (see gax_flow_open()). */
 struct gax_flow_nat {
 	uint32_t endpoint_addr;
@@ -360,6 +362,19 @@ int gax_flow_open(struct gax_flow_table *t, const struct gax_flow_key *client_ke
 		uint32_t timeout_s, struct gax_flow **flow);
 
 /**
+ * gax_flow_open() with what the caller already computed: @p client_hash,
+ * the hash of @p client_key that gax_flow_lookup_bulk_hashed() gave, and
+ * optionally (@p snat, may be NULL) the hint gax_flow_snat_prefetch() filled
+ * for this flow's destination: its candidate port's hash is used when that
+ * candidate is still the next one to try (and the destination is @p nat's).
+ * Same results as gax_flow_open(). Thread safety: the owner only.
+ */
+int gax_flow_open_hinted(struct gax_flow_table *t, const struct gax_flow_key *client_key,
+		uint64_t client_hash, const struct gax_flow_nat *nat,
+		const struct gax_flow_snat_hint *snat, uint32_t listener, uint32_t endpoint,
+		uint64_t now, uint32_t timeout_s, struct gax_flow **flow);
+
+/**
  * Find the flow one of whose keys is @p k.
  *
  * @return the flow, or NULL when none has that key. The pointer stays valid
@@ -383,6 +398,14 @@ struct gax_flow *gax_flow_lookup(struct gax_flow_table *t, const struct gax_flow
  */
 int gax_flow_lookup_bulk(struct gax_flow_table *t, const struct gax_flow_key *keys,
 		unsigned int n, struct gax_flow **flows);
+
+/**
+ * gax_flow_lookup_bulk(), also giving each key's hash under the table's
+ * seed in @p hashes (n entries), for gax_flow_open_hinted() of the keys
+ * found missing. Same return values; thread safety: the owner only.
+ */
+int gax_flow_lookup_bulk_hashed(struct gax_flow_table *t, const struct gax_flow_key *keys,
+		unsigned int n, struct gax_flow **flows, uint64_t *hashes);
 
 /**
  * Remove a flow's two keys and free its record (no callback).
@@ -440,16 +463,22 @@ struct gax_flow_snat_hint {
 	uint32_t endpoint_addr;
 	uint16_t endpoint_port;
 	uint8_t proto;
+	/* Set by gax_flow_snat_prefetch(): the candidate it fetched, for
+	 * gax_flow_open_hinted() (which checks it is still the next one). */
+	uint16_t bucket;	/**< Out: the destination's cursor bucket. */
+	uint32_t k;		/**< Out: the candidate's index in the bucket's rotation. */
+	uint64_t hash;		/**< Out: the hash of the candidate's endpoint-side key. */
 };
 
 /**
  * Fetch the index lines gax_flow_snat_port() will most likely read for the
  * next @p n new flows, to destinations @p h in that order (at most 255 to
  * one destination), so a caller that knows them pays those cache misses
- * while it does other work. Only a hint: nothing changes.
+ * while it does other work. Only a hint: nothing in the table changes; the
+ * out fields of each @p h are set (see gax_flow_open_hinted()).
  * Thread safety: the owner only.
  */
-void gax_flow_snat_prefetch(const struct gax_flow_table *t, const struct gax_flow_snat_hint *h,
+void gax_flow_snat_prefetch(const struct gax_flow_table *t, struct gax_flow_snat_hint *h,
 		unsigned int n);
 
 /**

@@ -16,6 +16,7 @@
  * every other.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <gax_hash.h>
@@ -50,22 +51,27 @@ flow_snat_init(struct gax_flow_table *t)
 
 int
 flow_snat_pick(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
-		uint16_t endpoint_port, uint8_t proto, struct gax_flow_key *key, uint64_t *hash,
-		uint32_t *end)
+		uint16_t endpoint_port, uint8_t proto, const struct gax_flow_snat_hint *hint,
+		struct gax_flow_key *key, uint64_t *hash, uint32_t *end)
 {
 	uint32_t probes = t->snat_count < GAX_FLOW_SNAT_PROBES ?
 		t->snat_count : GAX_FLOW_SNAT_PROBES;
-	uint32_t *cursor = &t->snat_cursor[snat_bucket(t, nat_addr, endpoint_addr, endpoint_port,
-			proto)];
+	bool hinted = hint != NULL && hint->nat_addr == nat_addr &&
+		hint->endpoint_addr == endpoint_addr && hint->endpoint_port == endpoint_port &&
+		hint->proto == proto;
+	uint32_t *cursor = &t->snat_cursor[hinted ? hint->bucket :
+		snat_bucket(t, nat_addr, endpoint_addr, endpoint_port, proto)];
 	uint32_t k = *cursor;
 	uint32_t i;
 
+	/* The candidate gax_flow_snat_prefetch() hashed is still the next one. */
+	hinted = hinted && hint->k == k;
 	gax_flow_key_init(key, endpoint_addr, nat_addr, endpoint_port, 0, proto);
 	for (i = 0; i < probes; i++) {
 		key->dport = (uint16_t)(t->snat_first + k * t->n_workers);
 		if (++k == t->snat_count)
 			k = 0;
-		*hash = flow_hash(t, key);
+		*hash = i == 0 && hinted ? hint->hash : flow_hash(t, key);
 		if (flow_find(t, key, *hash, end) == NULL) {
 			*cursor = k;
 			t->stats.snat_ports++;
@@ -84,8 +90,8 @@ gax_flow_snat_port(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoin
 	struct gax_flow_key key;
 	uint64_t hash;
 	uint32_t end;
-	int rc = flow_snat_pick(t, nat_addr, endpoint_addr, endpoint_port, proto, &key, &hash,
-			&end);
+	int rc = flow_snat_pick(t, nat_addr, endpoint_addr, endpoint_port, proto, NULL, &key,
+			&hash, &end);
 
 	if (rc == 0)
 		*port = key.dport;
@@ -93,7 +99,7 @@ gax_flow_snat_port(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoin
 }
 
 void
-gax_flow_snat_prefetch(const struct gax_flow_table *t, const struct gax_flow_snat_hint *h,
+gax_flow_snat_prefetch(const struct gax_flow_table *t, struct gax_flow_snat_hint *h,
 		unsigned int n)
 {
 	uint8_t ahead[FLOW_SNAT_CURSORS] = { 0 };
@@ -109,7 +115,10 @@ gax_flow_snat_prefetch(const struct gax_flow_table *t, const struct gax_flow_sna
 			k -= t->snat_count;
 		gax_flow_key_init(&key, h[i].endpoint_addr, h[i].nat_addr, h[i].endpoint_port,
 				(uint16_t)(t->snat_first + k * t->n_workers), h[i].proto);
-		__builtin_prefetch(&t->slots[flow_sig(flow_hash(t, &key)) & t->slot_mask], 0, 3);
+		h[i].bucket = (uint16_t)b;
+		h[i].k = k;
+		h[i].hash = flow_hash(t, &key);
+		__builtin_prefetch(&t->slots[flow_sig(h[i].hash) & t->slot_mask], 0, 3);
 	}
 }
 

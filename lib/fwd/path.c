@@ -24,6 +24,7 @@ struct frame {
 	const struct gax_flow_key *key;	/* in the burst's lookup array (TCP/UDP) */
 	uint8_t kind;
 	int8_t lookup;	/* index in the burst's lookup arrays, or -1 */
+	int8_t snat;	/* index of its full-NAT port hint (prepare_new_flows()), or -1 */
 	bool chosen;	/* choose() filled what follows */
 	uint16_t port_index;	/* of the destination port in the listener's */
 	uint32_t li, gi, ei;	/* listener, group, endpoint a new flow picks (or GAX_SNAP_NONE) */
@@ -112,26 +113,14 @@ hop_slot(struct gax_fwd_worker *w, uint16_t iface, uint32_t next_hop)
 	return &w->hops[((next_hop * 0x9e3779b1u) >> 26 ^ iface) & (GAX_FWD_HOP_SLOTS - 1)];
 }
 
-/*
- * Send a rewritten frame towards @p next_hop on @p iface: MACs from the
- * worker's hop cache, else from the neighbour table (which may hold the
- * frame and ask), whose hits refill the cache.
- */
-static inline void
-emit(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, uint16_t iface, uint32_t next_hop,
-		uint64_t now, struct gax_fwd_verdict *v)
+/* emit() when the hop cache misses: the neighbour table, whose hits refill slot @p h. */
+static void
+emit_resolve(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, uint16_t iface,
+		uint32_t next_hop, uint64_t now, struct gax_fwd_hop *h, struct gax_fwd_verdict *v)
 {
-	struct gax_fwd_hop *h = hop_slot(w, iface, next_hop);
 	uint8_t mac[6];
 	bool ask = false;
 
-	if (h->addr == next_hop && h->iface == iface && now < h->until &&
-			h->version == *w->neigh_version) {
-		gax_pkt_set_macs(frame, w->mac[iface], h->mac);
-		v->action = GAX_FWD_TX;
-		v->iface = iface;
-		return;
-	}
 	switch (gax_neigh_resolve(w->neigh, iface, next_hop, now, pkt, mac, &ask)) {
 	case GAX_NEIGH_HIT:
 		gax_pkt_set_macs(frame, w->mac[iface], mac);
@@ -154,6 +143,28 @@ emit(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, uint16_t iface, uint32
 	}
 	if (ask)
 		gax_fwd_send_arp(w, iface, next_hop);
+}
+
+/*
+ * Send a rewritten frame towards @p next_hop on @p iface: MACs from the
+ * worker's hop cache (inlined: every forwarded packet), else from the
+ * neighbour table (which may hold the frame and ask), whose hits refill the
+ * cache.
+ */
+static inline __attribute__((always_inline)) void
+emit(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, uint16_t iface, uint32_t next_hop,
+		uint64_t now, struct gax_fwd_verdict *v)
+{
+	struct gax_fwd_hop *h = hop_slot(w, iface, next_hop);
+
+	if (h->addr == next_hop && h->iface == iface && now < h->until &&
+			h->version == *w->neigh_version) {
+		gax_pkt_set_macs(frame, w->mac[iface], h->mac);
+		v->action = GAX_FWD_TX;
+		v->iface = iface;
+		return;
+	}
+	emit_resolve(w, frame, pkt, iface, next_hop, now, h, v);
 }
 
 /* Whether address slot @p a may be claimed on @p iface (VIPs on any interface). */
@@ -384,10 +395,9 @@ choose(const struct gax_snapshot *s, struct frame *fr)
  */
 static void
 prepare_new_flows(struct gax_fwd_worker *w, struct frame *fr, struct gax_flow *const *flows,
-		unsigned int n)
+		unsigned int n, struct gax_flow_snat_hint *hint)
 {
 	const struct gax_snapshot *s = w->snap;
-	struct gax_flow_snat_hint hint[GAX_FWD_BURST];
 	unsigned int i, k = 0;
 
 	for (i = 0; i < n; i++) {
@@ -407,7 +417,7 @@ prepare_new_flows(struct gax_fwd_worker *w, struct frame *fr, struct gax_flow *c
 		hint[k].endpoint_addr = e->addr;
 		hint[k].endpoint_port = g->endpoint_port[fr[i].port_index];
 		hint[k].proto = fr[i].p.proto;
-		k++;
+		fr[i].snat = (int8_t)k++;
 	}
 	gax_flow_snat_prefetch(w->flows, hint, k);
 }
@@ -417,7 +427,8 @@ prepare_new_flows(struct gax_fwd_worker *w, struct frame *fr, struct gax_flow *c
  * source, and insert the flow. Sets *fp, or a verdict (drop or redirect).
  */
 static void
-new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t now,
+new_flow(struct gax_fwd_worker *w, struct frame *fr, uint64_t hash,
+		const struct gax_flow_snat_hint *hint, bool redirected, uint64_t now,
 		struct gax_flow **fp, struct gax_fwd_verdict *v)
 {
 	const struct gax_snapshot *s = w->snap;
@@ -472,7 +483,8 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, bool redirected, uint64_t n
 	nat.endpoint_addr = e->addr;
 	nat.endpoint_port = g->endpoint_port[fr->port_index];
 	nat.nat_addr = g->reserve_client_ip ? 0 : e->snat_addr;
-	rc = gax_flow_open(w->flows, fr->key, &nat, l->id, e->id, now, l->idle_timeout, fp);
+	rc = gax_flow_open_hinted(w->flows, fr->key, hash, &nat, fr->snat >= 0 ? &hint[fr->snat] :
+			NULL, l->id, e->id, now, l->idle_timeout, fp);
 	if (rc == -ENOSPC) {
 		drop(w, v, GAX_DROP_FLOW_TABLE_FULL);
 		return;
@@ -502,8 +514,8 @@ key_bit(const struct gax_flow_key *k)
 /* Client -> accelerated address: to the flow's endpoint. */
 static void
 serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *fr,
-		struct gax_flow *f, bool redirected, bool recheck, uint64_t now,
-		struct gax_fwd_verdict *v)
+		struct gax_flow *f, uint64_t hash, const struct gax_flow_snat_hint *hint,
+		bool redirected, bool recheck, uint64_t now, struct gax_fwd_verdict *v)
 {
 	const struct gax_snapshot *s = w->snap;
 	struct gax_pkt *p = &fr->p;
@@ -522,7 +534,7 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 			drop(w, v, GAX_DROP_TTL_EXPIRED);
 			return;
 		}
-		new_flow(w, fr, redirected, now, &f, v);
+		new_flow(w, fr, hash, hint, redirected, now, &f, v);
 		if (f == NULL)
 			return;
 	} else if (gax_flow_key_dir(f, fr->key) != GAX_FLOW_DIR_CLIENT) {
@@ -687,9 +699,12 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 	struct frame fr[GAX_FWD_BURST];
 	struct gax_flow_key keys[GAX_FWD_BURST];
 	struct gax_flow *flows[GAX_FWD_BURST];
+	uint64_t hashes[GAX_FWD_BURST];
+	struct gax_flow_snat_hint hint[GAX_FWD_BURST];
 	struct gax_fwd_iface_ctr *ic;
 	struct addr_memo memo = { 0, NULL };
 	unsigned int i, m = 0;
+	uint64_t rx_bytes = 0;
 	uint64_t opened = 0;	/* a bit per client key hash of the flows this burst opened */
 
 	if (n > GAX_FWD_BURST)
@@ -708,11 +723,9 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 		if (i + 1 < n)
 			__builtin_prefetch(frames[i + 1]);
 		memset(&v[i], 0, sizeof(v[i]));
-		if (!redirected) { /* a frame handed over was counted where it arrived */
-			ic->rx_packets++;
-			ic->rx_bytes += lens[i];
-		}
+		rx_bytes += lens[i];
 		fr[i].lookup = -1;
+		fr[i].snat = -1;
 		fr[i].chosen = false;
 		fr[i].kind = (uint8_t)classify(w, frames[i], lens[i],
 				csum != NULL ? csum[i] : GAX_FWD_CSUM_UNKNOWN, in_iface, redirected,
@@ -726,9 +739,14 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 		}
 	}
 
+	if (!redirected) { /* a frame handed over was counted where it arrived */
+		ic->rx_packets += n;
+		ic->rx_bytes += rx_bytes;
+	}
+
 	/* 2: every flow of the burst at once. */
-	if (m > 0 && gax_flow_lookup_bulk(w->flows, keys, m, flows) < (int)m)
-		prepare_new_flows(w, fr, flows, n); /* some frames open a flow */
+	if (m > 0 && gax_flow_lookup_bulk_hashed(w->flows, keys, m, flows, hashes) < (int)m)
+		prepare_new_flows(w, fr, flows, n, hint); /* some frames open a flow */
 
 	/* 3: serve each frame in order. */
 	for (i = 0; i < n; i++) {
@@ -744,9 +762,9 @@ gax_fwd_burst(struct gax_fwd_worker *w, uint8_t *const *frames, const uint16_t *
 					&v[i]);
 			break;
 		case K_CLIENT:
-			serve_client(w, frames[i], pkts[i], &fr[i], f, redirected,
-					f == NULL && (opened & key_bit(fr[i].key)) != 0, now,
-					&v[i]);
+			serve_client(w, frames[i], pkts[i], &fr[i], f, hashes[fr[i].lookup], hint,
+					redirected, f == NULL && (opened & key_bit(fr[i].key)) != 0,
+					now, &v[i]);
 			if (f == NULL)
 				opened |= key_bit(fr[i].key);
 			break;
