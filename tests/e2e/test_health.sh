@@ -63,7 +63,13 @@ server() { # LAST_OCTET: (re)start the server of 10.1.0.N:8080
 	done
 	return 1
 }
-stop_server() { kill "${srv[$1]}" 2>/dev/null; wait "${srv[$1]}" 2>/dev/null; }
+stop_server() { # LAST_OCTET: SIGTERM, 5 s, then SIGKILL (bounded)
+	local p=${srv[$1]}
+	kill "$p" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -9 $(pgrep -P "$p") "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+}
 trap 'for s in "${srv[@]}"; do kill "$s" 2>/dev/null; done; e2e_cleanup' EXIT
 up=0
 for o in 11 12 13 14; do server $o && up=$((up + 1)); done

@@ -242,9 +242,16 @@ def main():
     if not tcp and not udp:
         ap.error("nothing to listen on (give --tcp and/or --udp)")
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # A plain flag, not a threading.Event: the handler runs in the main thread
+    # between two bytecodes, and Event.set() takes a lock that thread may
+    # hold at that moment (a server stopped under load hung there for good).
+    stop = [False]
+
+    def on_signal(*_):
+        stop[0] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     log = Log(args.log)
     sel = selectors.DefaultSelector()
     socks = []
@@ -273,7 +280,7 @@ def main():
     slots = threading.BoundedSemaphore(MAX_THREADS)
     deadline = time.monotonic() + args.max_seconds
     counts = {"tcp": 0, "udp": 0}
-    while not stop.is_set() and time.monotonic() < deadline:
+    while not stop[0] and time.monotonic() < deadline:
         for key, _ in sel.select(timeout=0.2):
             s = key.fileobj
             if key.data == "tcp":
@@ -310,7 +317,7 @@ def main():
                                "result": result})
     for s in socks:
         s.close()
-    why = "signal" if stop.is_set() else f"--max-seconds {args.max_seconds:g}"
+    why = "signal" if stop[0] else f"--max-seconds {args.max_seconds:g}"
     print(f"servers: stopping ({why}): {counts['tcp']} TCP connections, "
           f"{counts['udp']} UDP datagrams", flush=True)
     return 0
