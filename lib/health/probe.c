@@ -155,6 +155,26 @@ tls_reason(SSL *ssl, int rc, const char *what, char *reason, size_t len)
 }
 
 /*
+ * A TLS call on @p p returned @p rc (not a success): wait for what OpenSSL
+ * wants, or end the probe as failed with @p what and OpenSSL's reason.
+ */
+static enum probe_rc
+tls_stalled(struct probe *p, int epfd, void *tag, int rc, const char *what, char *reason,
+		size_t len)
+{
+	switch (SSL_get_error(p->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		return want(p, epfd, tag, EPOLLIN, reason, len);
+	case SSL_ERROR_WANT_WRITE:
+		return want(p, epfd, tag, EPOLLOUT, reason, len);
+	default:
+		tls_reason(p->ssl, rc, what, reason, len);
+		probe_close(p);
+		return PROBE_FAIL;
+	}
+}
+
+/*
  * Parse what was read so far: PROBE_PENDING while the status line is
  * incomplete, else the verdict. @p eof: nothing more will come.
  */
@@ -213,16 +233,7 @@ send_request(struct probe *p, int epfd, void *tag, char *reason, size_t len)
 			p->off += (size_t)rc;
 			continue;
 		}
-		switch (SSL_get_error(p->ssl, rc)) {
-		case SSL_ERROR_WANT_READ:
-			return want(p, epfd, tag, EPOLLIN, reason, len);
-		case SSL_ERROR_WANT_WRITE:
-			return want(p, epfd, tag, EPOLLOUT, reason, len);
-		default:
-			tls_reason(p->ssl, rc, "tls write", reason, len);
-			probe_close(p);
-			return PROBE_FAIL;
-		}
+		return tls_stalled(p, epfd, tag, rc, "tls write", reason, len);
 	}
 	return PROBE_OK;
 }
@@ -345,16 +356,7 @@ advance(struct probe *p, const struct probe_cfg *cfg, SSL_CTX *ctx, int epfd, vo
 				p->phase = PROBE_SEND;
 				break;
 			}
-			switch (SSL_get_error(p->ssl, rc)) {
-			case SSL_ERROR_WANT_READ:
-				return want(p, epfd, tag, EPOLLIN, reason, len);
-			case SSL_ERROR_WANT_WRITE:
-				return want(p, epfd, tag, EPOLLOUT, reason, len);
-			default:
-				tls_reason(p->ssl, rc, "tls handshake failed", reason, len);
-				probe_close(p);
-				return PROBE_FAIL;
-			}
+			return tls_stalled(p, epfd, tag, rc, "tls handshake failed", reason, len);
 		}
 		case PROBE_SEND: {
 			enum probe_rc rc = send_request(p, epfd, tag, reason, len);
