@@ -876,8 +876,10 @@ Test(health, set_targets_keeps_unchanged)
 	set(h, t, 2);
 	cr_assert_eq(gax_health_get(h, 20, &st), -ENOENT);
 	cr_assert_eq(gax_health_get(h, 30, &st), 0);
+	/* its first probe is due within 25 ms and may already have run; one
+	 * result is below the threshold, so the state is still unknown */
 	cr_assert_eq(st.state, GAX_HEALTH_UNKNOWN);
-	cr_assert_eq(st.probes, 0);
+	cr_assert_leq(st.probes, 1);
 	cr_assert_eq(gax_health_get(h, 10, &st), 0);
 	cr_assert_eq(st.state, GAX_HEALTH_HEALTHY);
 	cr_assert_geq(st.probes, a_before.probes);
@@ -898,7 +900,8 @@ Test(health, set_targets_keeps_unchanged)
 	set(h, t, 2);
 	cr_assert_eq(gax_health_get(h, 10, &st), 0);
 	cr_assert_eq(st.state, GAX_HEALTH_UNKNOWN);
-	cr_assert_eq(st.probes, 0);
+	cr_assert_leq(st.probes, 1, "probes %lu: the count did not restart",
+			(unsigned long)st.probes);
 	cr_assert(wait_state(h, 10, GAX_HEALTH_HEALTHY, 800, &st));
 	cr_assert_geq(st.probes, 3);
 	cr_assert_eq(wait_events(10, 2, ev, 4, 500), 2);
