@@ -3,7 +3,8 @@
 # virtual devices, in the same run (perf/README.md, "bench_forward").
 #
 #   perf/bench_forward.sh [--flows 1K,64K,1M] [--repeat 3] [--window 3]
-#                         [--newflow-flows N] [--build DIR] [--out DIR] [--quick]
+#                         [--newflow-flows N] [--no-context] [--build DIR]
+#                         [--out DIR] [--quick]
 #
 # net_pcap0 (rx_pcap=FILE, infinite_rx=1) replays a pcap of N distinct 64-byte
 # UDP flows into the client side; net_null0 (no-rx=1) is the endpoint side.
@@ -24,6 +25,11 @@ Options:
   --window S          seconds of the established-rate window (default 3)
   --newflow-flows N   flows of the new-flow / full-table runs (default: the
                       largest of --flows; 0 skips them)
+  --no-context        skip the context references: testpmd's macswap and
+                      csum modes once per flow count (a MAC swap per frame;
+                      a parse and software IPv4 and L4 checksums per frame),
+                      which show what a little per-packet work costs on
+                      these devices beside io-fwd's nothing
   --build DIR         meson build folder (default build)
   --out DIR           where forward.md, forward.json, forward.png go
                       (default perf/results)
@@ -35,7 +41,7 @@ Options:
 EOF
 }
 
-flows="1K,64K,1M"; repeat=3; window=3; newflow=""; build="$root/build"
+flows="1K,64K,1M"; repeat=3; window=3; newflow=""; build="$root/build"; context=1
 out=""; quick=0; cache="${TMPDIR:-/tmp}/gax-bench-forward-pcaps"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -43,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--repeat) repeat="${2:?--repeat needs a number}"; shift 2 ;;
 	--window) window="${2:?--window needs seconds}"; shift 2 ;;
 	--newflow-flows) newflow="${2:?--newflow-flows needs a number}"; shift 2 ;;
+	--no-context) context=0; shift ;;
 	--build) build="${2:?--build needs a folder}"; shift 2 ;;
 	--out) out="${2:?--out needs a folder}"; shift 2 ;;
 	--pcap-cache) cache="${2:?--pcap-cache needs a folder}"; shift 2 ;;
@@ -52,7 +59,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ "$quick" = 1 ]; then
-	flows="64K"; repeat=1; window=1; newflow="${newflow:-64K}"
+	flows="64K"; repeat=1; window=1; newflow="${newflow:-64K}"; context=0
 fi
 
 gaxd="$build/app/gaxd/gaxd"
@@ -68,7 +75,7 @@ command -v timeout >/dev/null || fail "timeout (coreutils) not found"
 
 export BF_ROOT="$root" BF_GAXD="$gaxd" BF_TESTPMD="$testpmd" BF_FLOWS="$flows" \
 	BF_REPEAT="$repeat" BF_WINDOW="$window" BF_NEWFLOW="$newflow" BF_OUT="$out" \
-	BF_QUICK="$quick" BF_CACHE="$cache" BF_GAXGEN="$gaxgen"
+	BF_QUICK="$quick" BF_CACHE="$cache" BF_GAXGEN="$gaxgen" BF_CONTEXT="$context"
 
 read -r -d '' prog <<'PY' || true
 import json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
@@ -77,6 +84,8 @@ E = os.environ
 ROOT, GAXD, TESTPMD, GAXGEN = E["BF_ROOT"], E["BF_GAXD"], E["BF_TESTPMD"], E["BF_GAXGEN"]
 REPEAT, WINDOW, QUICK = int(E["BF_REPEAT"]), float(E["BF_WINDOW"]), E["BF_QUICK"] == "1"
 CACHE = E["BF_CACHE"]
+CONTEXT = E["BF_CONTEXT"] == "1"
+CONTEXT_MODES = ("macswap", "csum")   # testpmd modes measured once per flow count, for context
 ENDPOINTS = 32          # 32 x 64512 full-NAT ports: room for 1M flows with Maglev's spread
 CORES = "0,1"           # main lcore 0, one forwarding lcore 1, for both processes
 RUN_ID = "%d" % os.getpid()
@@ -379,12 +388,12 @@ PPS = re.compile(r"^\s*Tx-pps:\s+(\d+)")
 HDR = re.compile(r"NIC statistics for port (\d+)")
 
 
-def testpmd_io(n, pcap, rep):
+def testpmd_io(n, pcap, rep, mode="io"):
     mbufs = n + 16384
     warm = 3 + n / 300000.0
     dur = warm + WINDOW + 2
-    cmd = ["timeout", "-s", "INT", "-k", "10", "%.0f" % dur, TESTPMD] + eal("tpmd-%d-%d" % (n, rep), pcap, mbufs, 0) + [
-        "--", "--forward-mode=io", "--total-num-mbufs", str(mbufs), "--stats-period", "1", "-a"]
+    cmd = ["timeout", "-s", "INT", "-k", "10", "%.0f" % dur, TESTPMD] + eal("tpmd-%s-%d-%d" % (mode, n, rep), pcap, mbufs, 0) + [
+        "--", "--forward-mode=" + mode, "--total-num-mbufs", str(mbufs), "--stats-period", "1", "-a"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL, text=True)
     children.append(p)
@@ -530,7 +539,17 @@ def main():
         gm, tm = median([x["mpps"] for x in g]), median([x["mpps"] for x in t])
         ratio = gm / tm if tm else 0.0
         target = TARGETS.get(n)
+        ctx = {}
+        for mode in (CONTEXT_MODES if CONTEXT else ()):
+            print("  %s flows, context: testpmd %s ..." % (label(n), mode), end="", flush=True)
+            try:
+                ctx[mode] = testpmd_io(n, pcap, 0, mode)["mpps"]
+            except RuntimeError as e:
+                cleanup()
+                die("testpmd %s, %d flows: %s" % (mode, n, e))
+            print(" %.2f Mpps (%.2f x io)" % (ctx[mode], ctx[mode] / tm if tm else 0.0), flush=True)
         rows.append({
+            "context_mpps": ctx,
             "flows": n, "label": label(n), "gaxd_mpps": gm, "testpmd_mpps": tm, "ratio": ratio,
             "target": target, "pass": (ratio >= target) if target else None,
             "gaxd_runs": [x["mpps"] for x in g], "testpmd_runs": [x["mpps"] for x in t],
@@ -594,6 +613,24 @@ def report(out_dir, meta, rows, newflow):
             ("≥ %.1f" % r["target"]) if r["target"] else "-",
             ("PASS" if r["pass"] else "FAIL") if r["target"] else "-",
             " ".join("%.2f" % x for x in r["gaxd_runs"]), " ".join("%.2f" % x for x in r["testpmd_runs"])))
+    if any(r["context_mpps"] for r in rows):
+        L.append("")
+        L.append("Context, not targets: testpmd's own modes that touch each frame, measured once per "
+                 "flow count after the runs above, as a share of the io-fwd median. macswap swaps the "
+                 "MACs; csum parses each frame and computes its IPv4 and L4 checksums in software "
+                 "(these devices report no checksum offload), about the per-packet work gax does "
+                 "before it looks up a flow and rewrites it.")
+        L.append("")
+        L.append("| flows | io Mpps | " + " | ".join("%s Mpps | %s / io" % (m, m) for m in CONTEXT_MODES)
+                 + " | gaxd / io |")
+        L.append("|---:|---:|" + "---:|---:|" * len(CONTEXT_MODES) + "---:|")
+        for r in rows:
+            c = r["context_mpps"]
+            if not c:
+                continue
+            L.append("| %s | %.2f | %s | %.2f |" % (r["label"], r["testpmd_mpps"], " | ".join(
+                "%s | %s" % (fmt(c.get(m)), fmt(c[m] / r["testpmd_mpps"] if c.get(m) and r["testpmd_mpps"] else None))
+                for m in CONTEXT_MODES), r["ratio"]))
     wobbly = [r["label"] for r in rows
               if max(r["gaxd_runs"] + r["testpmd_runs"]) and len(r["gaxd_runs"]) > 1 and
               (max(r["gaxd_runs"]) - min(r["gaxd_runs"]) > 0.1 * r["gaxd_mpps"] or
