@@ -1229,6 +1229,52 @@ Test(fwd, reserve_client_ip_rewrites_destination_only)
 	done(w);
 }
 
+/*
+ * A reply is taken only on the interface gax sends to its endpoint through:
+ * the same tuple arriving from the client side is forged (full NAT and
+ * client IP kept alike), dropped and counted, and nothing of the flow moves.
+ */
+Test(fwd, reply_on_another_interface_is_refused)
+{
+	struct io io;
+	struct gax_fwd_worker *w = worker(&io);
+	uint32_t l = listener_of(VIP, GAX_PKT_PROTO_TCP, 80);
+	uint32_t l2 = listener_of(VIP2, GAX_PKT_PROTO_UDP, 443);
+	struct frm syn, f;
+	uint32_t ep;
+	uint16_t nat;
+
+	learn_all(w, T0);
+	tcp(&syn, wan_mac, mac_of(CLIENT), CLIENT, VIP, 40000, 80, GAX_PKT_TCP_SYN, 64, 0);
+	assert_tx(run(w, &syn, WAN, T0), LAN, "SYN");
+	ep = f_daddr(&syn);
+	nat = f_sport(&syn);
+
+	/* full NAT: the endpoint's SYN-ACK, forged on wan, then the real one on lan */
+	tcp(&f, wan_mac, mac_of(CLIENT), ep, LAN_IP, 8080, nat, GAX_PKT_TCP_SYN | GAX_PKT_TCP_ACK,
+			64, 0);
+	assert_drop(run(w, &f, WAN, T0 + MS), GAX_DROP_WRONG_INTERFACE, "full-NAT reply on wan");
+	cr_assert_eq(w->ctr.listener[l].packets_out, 0);
+	tcp(&f, lan_mac, mac_of(ep), ep, LAN_IP, 8080, nat, GAX_PKT_TCP_SYN | GAX_PKT_TCP_ACK, 64,
+			0);
+	assert_tx(run(w, &f, LAN, T0 + 2 * MS), WAN, "full-NAT reply on lan");
+	cr_assert_eq(w->ctr.listener[l].packets_out, 1);
+
+	/* client IP kept: the endpoint answers the client's own address */
+	udp(&f, wan_mac, mac_of(CLIENT), CLIENT, VIP2, 6000, 443, 64, 40);
+	assert_tx(run(w, &f, WAN, T0), LAN, "UDP to a reserved endpoint");
+	udp(&f, wan_mac, mac_of(CLIENT), E41, CLIENT, 443, 6000, 64, 41);
+	assert_drop(run(w, &f, WAN, T0 + MS), GAX_DROP_WRONG_INTERFACE, "reserved reply on wan");
+	cr_assert_eq(w->ctr.listener[l2].packets_out, 0);
+	udp(&f, lan_mac, mac_of(E41), E41, CLIENT, 443, 6000, 64, 41);
+	assert_tx(run(w, &f, LAN, T0 + 2 * MS), WAN, "reserved reply on lan");
+	cr_assert_eq(w->ctr.listener[l2].packets_out, 1);
+
+	cr_assert_eq(w->ctr.drops[GAX_DROP_WRONG_INTERFACE], 2);
+	cr_assert_str_eq(gax_drop_reason_name(GAX_DROP_WRONG_INTERFACE), "wrong_interface");
+	done(w);
+}
+
 /* ---- UDP -------------------------------------------------------------------------- */
 
 Test(fwd, udp_flow_both_ways)
@@ -1335,6 +1381,12 @@ Test(fwd, icmp_frag_needed_translated_to_client)
 	assert_tx(run(w, &fwd, WAN, T0), LAN, "big segment");
 	ep = f_daddr(&fwd);
 	nat = f_sport(&fwd);
+
+	/* the same error forged on the client side: not where the segment went */
+	icmp_error(&err, wan_mac, mac_of(CLIENT), ep, LAN_IP, GAX_PKT_ICMP_DEST_UNREACH,
+			GAX_PKT_ICMP_FRAG_NEEDED, 1300, 64, fwd.b + ETH, IPH + 28);
+	assert_drop(run(w, &err, WAN, T0 + MS), GAX_DROP_WRONG_INTERFACE, "frag needed on wan");
+	cr_assert_eq(w->ctr.icmp_errors_translated, 0);
 
 	/* the error quotes the IP header and 28 bytes of the segment as forwarded */
 	icmp_error(&err, lan_mac, mac_of(ep), ep, LAN_IP, GAX_PKT_ICMP_DEST_UNREACH,

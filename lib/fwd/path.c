@@ -222,6 +222,27 @@ serve_arp(struct gax_fwd_worker *w, uint8_t *frame, uint16_t len, struct gax_pkt
 /* ---- ICMP --------------------------------------------------------------------- */
 
 /*
+ * The interface and next hop towards flow @p f's endpoint: its endpoint's,
+ * when the endpoint still has the flow's address (the config may have moved
+ * it), else by route. False when no interface reaches it.
+ */
+static inline bool
+endpoint_hop(const struct gax_snapshot *s, const struct gax_flow *f, uint16_t *iface,
+		uint32_t *next_hop)
+{
+	uint32_t ep_addr = gax_flow_endpoint_addr(f);
+	uint32_t ei = gax_snapshot_endpoint_of_id(s, f->endpoint);
+
+	if (ei != GAX_SNAP_NONE && s->endpoints[ei].addr == ep_addr &&
+			s->endpoints[ei].iface != GAX_SNAP_NO_IFACE) {
+		*iface = s->endpoints[ei].iface;
+		*next_hop = s->endpoints[ei].next_hop;
+		return true;
+	}
+	return gax_snapshot_route(s, ep_addr, iface, next_hop);
+}
+
+/*
  * An ICMP error about a tracked flow: about what gax sent to an endpoint
  * (translated back to the client) or to a client (translated to the endpoint).
  */
@@ -235,7 +256,8 @@ serve_icmp_error(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax
 	struct gax_flow_key k;
 	struct gax_flow *f;
 	uint32_t owner, next_hop;
-	uint16_t iface;
+	uint16_t iface, from;
+	bool about_endpoint;
 	int r;
 
 	r = gax_pkt_parse_icmp_error(frame, p, &in);
@@ -282,7 +304,18 @@ serve_icmp_error(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct gax
 			drop(w, v, GAX_DROP_NO_FLOW);
 		return;
 	}
-	if (gax_flow_key_dir(f, &k) == GAX_FLOW_DIR_ENDPOINT) {
+	/*
+	 * The error comes from the side gax sent the packet to: the endpoint's
+	 * interface, or the one that reaches the client (as a reply, above).
+	 */
+	about_endpoint = gax_flow_key_dir(f, &k) == GAX_FLOW_DIR_ENDPOINT;
+	if (!(about_endpoint ? endpoint_hop(s, f, &from, &next_hop) :
+			gax_snapshot_route(s, gax_flow_client_addr(f), &from, &next_hop)) ||
+			from != in_iface) {
+		drop(w, v, GAX_DROP_WRONG_INTERFACE);
+		return;
+	}
+	if (about_endpoint) {
 		/* Back to the client, as if the accelerated address had sent it. */
 		nat.outer_saddr = gax_flow_vip_addr(f);
 		nat.outer_daddr = gax_flow_client_addr(f);
@@ -519,7 +552,7 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 {
 	const struct gax_snapshot *s = w->snap;
 	struct gax_pkt *p = &fr->p;
-	uint32_t next_hop, ep_addr, ei, li = GAX_SNAP_NONE;
+	uint32_t next_hop, li = GAX_SNAP_NONE;
 	uint16_t iface;
 
 	if (f == NULL && recheck) /* an earlier frame of this burst may have opened it */
@@ -543,19 +576,13 @@ serve_client(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *
 	} else {
 		track(w, f, li, GAX_FLOW_DIR_CLIENT, p, now);
 	}
-	ep_addr = gax_flow_endpoint_addr(f);
-	ei = gax_snapshot_endpoint_of_id(s, f->endpoint);
-	if (ei != GAX_SNAP_NONE && s->endpoints[ei].addr == ep_addr &&
-			s->endpoints[ei].iface != GAX_SNAP_NO_IFACE) {
-		iface = s->endpoints[ei].iface;
-		next_hop = s->endpoints[ei].next_hop;
-	} else if (!gax_snapshot_route(s, ep_addr, &iface, &next_hop)) {
+	if (!endpoint_hop(s, f, &iface, &next_hop)) {
 		drop(w, v, GAX_DROP_NO_ROUTE);
 		return;
 	}
 	/* DNAT, SNAT (the client's own address and port when it is kept) and TTL at once. */
-	if (gax_pkt_nat_forward(frame, p, gax_flow_nat_addr(f), gax_flow_nat_port(f), ep_addr,
-			gax_flow_endpoint_port(f)) != 0) {
+	if (gax_pkt_nat_forward(frame, p, gax_flow_nat_addr(f), gax_flow_nat_port(f),
+			gax_flow_endpoint_addr(f), gax_flow_endpoint_port(f)) != 0) {
 		drop(w, v, GAX_DROP_TTL_EXPIRED);
 		return;
 	}
@@ -578,7 +605,7 @@ serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *f
 {
 	struct gax_pkt *p = &fr->p;
 	uint32_t next_hop, client, li;
-	uint16_t iface;
+	uint16_t iface, ep_iface;
 
 	if (f == NULL || gax_flow_key_dir(f, fr->key) != GAX_FLOW_DIR_ENDPOINT) {
 		/* To an interface address and no flow's: the host's own (SSH, its probes). */
@@ -593,6 +620,16 @@ serve_reply(struct gax_fwd_worker *w, uint8_t *frame, void *pkt, struct frame *f
 	if (li == GAX_SNAP_NONE) {
 		gax_fwd_end_flow(w, f); /* its listener was deleted */
 		drop(w, v, GAX_DROP_NO_FLOW);
+		return;
+	}
+	/*
+	 * A reply comes in where gax sends to its endpoint (the reverse path
+	 * check of a router): one with the flow's tuple arriving elsewhere (from
+	 * the client side, say) is forged, and it neither reaches the client
+	 * nor keeps the flow alive. ICMP errors are held to the same rule.
+	 */
+	if (!endpoint_hop(w->snap, f, &ep_iface, &next_hop) || ep_iface != in_iface) {
+		drop(w, v, GAX_DROP_WRONG_INTERFACE);
 		return;
 	}
 	track(w, f, li, GAX_FLOW_DIR_ENDPOINT, p, now);

@@ -108,6 +108,7 @@ enum gax_drop_reason {
 	GAX_DROP_REDIRECT_FULL,		/**< The owning worker's hand-over ring is full. */
 	GAX_DROP_NO_ROUTE,		/**< No interface reaches the destination. */
 	GAX_DROP_KERNEL_QUEUE_FULL,	/**< For the kernel twin, whose queue is full. */
+	GAX_DROP_WRONG_INTERFACE,	/**< A flow's reply on another interface than its endpoint's. */
 	GAX_DROP_REASON_MAX		/**< Number of reasons, GAX_DROP_NONE included. */
 };
 

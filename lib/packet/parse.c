@@ -49,9 +49,10 @@ static const char *const drop_names[GAX_DROP_REASON_MAX] = {
 	[GAX_DROP_REDIRECT_FULL] = "redirect_full",
 	[GAX_DROP_NO_ROUTE] = "no_route",
 	[GAX_DROP_KERNEL_QUEUE_FULL] = "kernel_queue_full",
+	[GAX_DROP_WRONG_INTERFACE] = "wrong_interface",
 };
 
-_Static_assert(GAX_DROP_REASON_MAX == 34, "update drop_names with the new reason");
+_Static_assert(GAX_DROP_REASON_MAX == 35, "update drop_names with the new reason");
 
 const char *
 gax_drop_reason_name(enum gax_drop_reason r)
