@@ -146,6 +146,7 @@ struct gaxd {
 	struct rte_mempool *pool;
 	uint32_t n_ifaces;
 	uint16_t port_of_iface[GAX_FWD_MAX_IFACES];
+	bool rx_csum[GAX_FWD_MAX_IFACES];	/* the port's mbufs carry the NIC's checksum verdicts */
 	uint16_t iface_of_port[RTE_MAX_ETHPORTS];	/* UINT16_MAX: not ours */
 	uint32_t n_workers;
 	struct gaxd_worker *workers;

@@ -47,6 +47,13 @@ port_setup(struct gaxd *d, uint32_t iface, uint16_t port)
 					"over the queues", in->name, in->device);
 		}
 	}
+	/*
+	 * The NIC checks the IPv4 and L4 checksums where it can: the worker reads
+	 * its verdict in each mbuf instead of summing every segment in software.
+	 */
+	conf.rxmode.offloads = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+			RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+	d->rx_csum[iface] = conf.rxmode.offloads != 0;
 	rc = rte_eth_dev_configure(port, (uint16_t)d->n_workers, (uint16_t)d->n_workers, &conf);
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
@@ -72,8 +79,9 @@ port_setup(struct gaxd *d, uint32_t iface, uint16_t port)
 	for (q = 0; q < d->n_workers; q++)
 		gax_fwd_set_mac(d->workers[q].fwd, (uint16_t)iface, mac.addr_bytes);
 	GAXD_LOG(INFO, "interface %s: %s is port %u, " RTE_ETHER_ADDR_PRT_FMT ", %u queue(s) "
-			"of %u RX / %u TX descriptors", in->name, in->device, port,
-			RTE_ETHER_ADDR_BYTES(&mac), d->n_workers, nb_rxd, nb_txd);
+			"of %u RX / %u TX descriptors, checksums checked %s", in->name,
+			in->device, port, RTE_ETHER_ADDR_BYTES(&mac), d->n_workers, nb_rxd,
+			nb_txd, d->rx_csum[iface] ? "by the NIC" : "in software");
 	return 0;
 }
 

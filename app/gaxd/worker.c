@@ -143,6 +143,7 @@ serve(struct gaxd_worker *wk, struct rte_mbuf **m, uint16_t n, uint16_t iface, b
 	uint16_t lens[GAX_FWD_BURST];
 	uint8_t csum[GAX_FWD_BURST];
 	struct gax_fwd_verdict v[GAX_FWD_BURST];
+	bool hw_csum = wk->d->rx_csum[iface]; /* else lib/fwd checks them in software */
 	uint16_t i;
 
 	if (n == 0 || n > GAX_FWD_BURST)
@@ -151,11 +152,13 @@ serve(struct gaxd_worker *wk, struct rte_mbuf **m, uint16_t n, uint16_t iface, b
 		frames[i] = rte_pktmbuf_mtod(m[i], uint8_t *);
 		rte_prefetch0(frames[i]);
 		lens[i] = m[i]->data_len; /* single-segment mbufs: the parser reads one buffer */
-		csum[i] = csum_state(m[i]);
+		if (hw_csum)
+			csum[i] = csum_state(m[i]);
 		if (wk->d->n_workers > 1 && !redirected)
 			share_arp(wk, m[i]);
 	}
-	gax_fwd_burst(wk->fwd, frames, lens, (void *const *)m, csum, n, iface, redirected, now, v);
+	gax_fwd_burst(wk->fwd, frames, lens, (void *const *)m, hw_csum ? csum : NULL, n, iface,
+			redirected, now, v);
 	for (i = 0; i < n; i++) {
 		switch (v[i].action) {
 		case GAX_FWD_TX:

@@ -399,20 +399,35 @@ track(struct gax_fwd_worker *w, struct gax_flow *f, uint32_t li, enum gax_flow_d
 	}
 }
 
+/* The listener of the last (address, protocol, port) choose() looked up in this burst. */
+struct listener_memo {
+	uint64_t key;	/* gax_snapshot_port_key(); 0: none yet */
+	uint32_t li;
+	uint16_t port_index;
+};
+
 /*
  * The listener of a client frame and, for a new flow, the group and the
  * endpoint it picks (traffic dials, then Maglev on the listener's hash).
+ * Most new flows of a burst go to one listener: @p memo keeps its lookup.
  */
 static void
-choose(const struct gax_snapshot *s, struct frame *fr)
+choose(const struct gax_snapshot *s, struct frame *fr, struct listener_memo *memo)
 {
 	const struct gax_pkt *p = &fr->p;
+	uint64_t key = gax_snapshot_port_key(p->daddr, p->proto, p->dport);
 	uint64_t h;
 
 	fr->chosen = true;
 	fr->gi = GAX_SNAP_NONE;
 	fr->ei = GAX_SNAP_NONE;
-	fr->li = gax_snapshot_find_listener(s, p->daddr, p->proto, p->dport, &fr->port_index);
+	if (key != memo->key) {
+		memo->key = key;
+		memo->li = gax_snapshot_find_listener(s, p->daddr, p->proto, p->dport,
+				&memo->port_index);
+	}
+	fr->li = memo->li;
+	fr->port_index = memo->port_index;
 	if (fr->li == GAX_SNAP_NONE)
 		return;
 	h = gax_snapshot_flow_hash(&s->listeners[fr->li], p->saddr, p->daddr, p->sport, p->dport);
@@ -431,6 +446,7 @@ prepare_new_flows(struct gax_fwd_worker *w, struct frame *fr, struct gax_flow *c
 		unsigned int n, struct gax_flow_snat_hint *hint)
 {
 	const struct gax_snapshot *s = w->snap;
+	struct listener_memo memo = { 0, GAX_SNAP_NONE, 0 };
 	unsigned int i, k = 0;
 
 	for (i = 0; i < n; i++) {
@@ -439,7 +455,7 @@ prepare_new_flows(struct gax_fwd_worker *w, struct frame *fr, struct gax_flow *c
 
 		if (fr[i].kind != K_CLIENT || flows[fr[i].lookup] != NULL)
 			continue;
-		choose(s, &fr[i]);
+		choose(s, &fr[i], &memo);
 		if (fr[i].ei == GAX_SNAP_NONE)
 			continue;
 		g = &s->groups[fr[i].gi];
@@ -473,8 +489,11 @@ new_flow(struct gax_fwd_worker *w, struct frame *fr, uint64_t hash,
 	uint32_t li, gi, ei, owner;
 	int rc;
 
-	if (!fr->chosen)
-		choose(s, fr);
+	if (!fr->chosen) {
+		struct listener_memo memo = { 0, GAX_SNAP_NONE, 0 };
+
+		choose(s, fr, &memo);
+	}
 	li = fr->li;
 	gi = fr->gi;
 	ei = fr->ei;

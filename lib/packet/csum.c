@@ -6,7 +6,7 @@
  * when it has none; rewrites never recompute, they update incrementally
  * (the inline helpers in gax_packet.h).
  *
- * The sum is taken over the bytes as the host loads them (wire order, 8 at a
+ * The sum is taken over the bytes as the host loads them (wire order, 4 at a
  * time, with memcpy: any alignment) into a 64-bit accumulator, then folded;
  * the one's complement sum is byte-order independent up to a final byte swap
  * (RFC 1071 2.(B)), so a verification never swaps at all: the sum of a right
@@ -19,67 +19,56 @@
 #include "gax_packet.h"
 #include "packet_priv.h"
 
-static inline uint32_t
-fold64(uint64_t s)
-{
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint32_t)s;
-}
-
 /*
  * The one's complement sum of @p len bytes at @p b, as the host loads them
- * (wire order), added to @p acc, unfolded: 8 bytes at a time into a 64-bit
- * accumulator with the carry added back, then the tail. @p b starts a 16-bit
+ * (wire order), added to @p acc, unfolded. 32-bit words go into a 64-bit
+ * accumulator, which no carry can leave below 2^32 words, so none is added
+ * back until the fold; 16 bytes a round, then the tail. @p b starts a 16-bit
  * word of the checksummed data (an even offset).
  */
 static inline uint64_t
 sum_wire(const uint8_t *b, uint32_t len, uint64_t acc)
 {
-	uint64_t q;
-	uint32_t w;
+	uint32_t w[4];
 	uint16_t h;
 
-	while (len >= 8) {
-		memcpy(&q, b, sizeof(q));
-		acc += q;
-		acc += acc < q; /* end-around carry */
+	while (len >= 16) {
+		memcpy(w, b, sizeof(w));
+		acc += (uint64_t)w[0] + w[1] + w[2] + w[3];
+		b += 16;
+		len -= 16;
+	}
+	if (len >= 8) {
+		memcpy(w, b, 8);
+		acc += (uint64_t)w[0] + w[1];
 		b += 8;
 		len -= 8;
 	}
 	if (len >= 4) {
-		memcpy(&w, b, sizeof(w));
-		acc += w;
-		acc += acc < w;
+		memcpy(w, b, 4);
+		acc += w[0];
 		b += 4;
 		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&h, b, sizeof(h));
 		acc += h;
-		acc += acc < h;
 		b += 2;
 		len -= 2;
 	}
-	if (len == 1) {
-		/* The last byte is the first of its 16-bit word, zero-padded. */
-		h = wire16((uint16_t)(b[0] << 8));
-		acc += h;
-		acc += acc < h;
-	}
+	if (len == 1) /* the last byte is the first of its 16-bit word, zero-padded */
+		acc += wire16((uint16_t)(b[0] << 8));
 	return acc;
 }
 
 uint32_t
 gax_pkt_csum_partial(const void *data, uint32_t len, uint32_t sum)
 {
-	uint32_t s = fold64(sum_wire(data, len, 0));
+	uint32_t s = fold64to16(sum_wire(data, len, 0));
 
 	/* Wire order to host order: the sum swaps as its words do (RFC 1071 2.(B)). */
 	s = be16_host((uint16_t)s);
-	return fold64((uint64_t)s + sum);
+	return fold64to16((uint64_t)s + sum);
 }
 
 bool
@@ -108,7 +97,7 @@ gax_pkt_l4_csum_ok(const uint8_t *frame, const struct gax_pkt *p)
 		return false;
 	}
 	/* Right when everything, the checksum field included, sums to 0xffff. */
-	return fold64(sum_wire(l4, p->l4_len, acc)) == 0xffff;
+	return fold64to16(sum_wire(l4, p->l4_len, acc)) == 0xffff;
 }
 
 void

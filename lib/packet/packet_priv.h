@@ -120,6 +120,24 @@ store_be32(uint8_t *b, uint32_t v)
 	memcpy(b, &v, sizeof(v));
 }
 
+/*
+ * A one's complement sum held in 64 bits, folded to 16 with every end-around
+ * carry: a value plus itself rotated by half its width has the sum of its
+ * halves, carry added back, in its upper half (as Linux's csum_fold()). The
+ * same result as folding 64 to 32 twice and 32 to 16 twice, in half the
+ * instructions. Never 0xffff from a sum of 0; 0xffff from a right segment.
+ */
+static inline uint16_t
+fold64to16(uint64_t s)
+{
+	uint32_t x;
+
+	s += (s >> 32) | (s << 32);
+	x = (uint32_t)(s >> 32);
+	x += (x >> 16) | (x << 16);
+	return (uint16_t)(x >> 16);
+}
+
 /* Whether an ICMP type carries an echo identifier gax treats as its ports. */
 static inline int
 icmp_is_echo(uint8_t type)

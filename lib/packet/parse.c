@@ -155,11 +155,7 @@ ip_header_csum_ok(const uint8_t *ip)
 
 	memcpy(w, ip, sizeof(w));
 	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return s == 0xffff;
+	return fold64to16(s) == 0xffff;
 }
 
 static int

@@ -154,13 +154,7 @@ gax_pkt_ttl_dec(uint8_t *frame, struct gax_pkt *p)
 static inline uint16_t
 wire_csum_apply(uint16_t csum_wire, uint64_t delta)
 {
-	uint64_t s = (uint16_t)~csum_wire + delta;
-
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
+	return (uint16_t)~fold64to16((uint16_t)~csum_wire + delta);
 }
 
 /*
