@@ -49,6 +49,13 @@ flow_snat_init(struct gax_flow_table *t)
 		t->snat_cursor[i] = gax_hash_range(gax_hash_mix64(t->seed + i), t->snat_count);
 }
 
+/*
+ * Candidates checked at once after the first: when a destination's ports are
+ * nearly all busy each probe is a cache miss, and fetching a batch together
+ * makes a refusal cost a few misses' time rather than GAX_FLOW_SNAT_PROBES.
+ */
+#define SNAT_BATCH 8
+
 int
 flow_snat_pick(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_addr,
 		uint16_t endpoint_port, uint8_t proto, const struct gax_flow_snat_hint *hint,
@@ -62,20 +69,37 @@ flow_snat_pick(struct gax_flow_table *t, uint32_t nat_addr, uint32_t endpoint_ad
 	uint32_t *cursor = &t->snat_cursor[hinted ? hint->bucket :
 		snat_bucket(t, nat_addr, endpoint_addr, endpoint_port, proto)];
 	uint32_t k = *cursor;
-	uint32_t i;
+	uint32_t i = 0, j, n;
 
 	/* The candidate gax_flow_snat_prefetch() hashed is still the next one. */
 	hinted = hinted && hint->k == k;
 	gax_flow_key_init(key, endpoint_addr, nat_addr, endpoint_port, 0, proto);
-	for (i = 0; i < probes; i++) {
-		key->dport = (uint16_t)(t->snat_first + k * t->n_workers);
-		if (++k == t->snat_count)
-			k = 0;
-		*hash = i == 0 && hinted ? hint->hash : flow_hash(t, key);
-		if (flow_find(t, key, *hash, end) == NULL) {
-			*cursor = k;
-			t->stats.snat_ports++;
-			return 0;
+	while (i < probes) {
+		uint64_t h[SNAT_BATCH];
+		uint16_t port[SNAT_BATCH];
+		uint32_t kk = k;
+
+		/* The first candidate alone (usually free, its line prefetched), then batches. */
+		n = i == 0 ? 1 : (probes - i < SNAT_BATCH ? probes - i : SNAT_BATCH);
+		for (j = 0; j < n; j++) {
+			port[j] = (uint16_t)(t->snat_first + kk * t->n_workers);
+			if (++kk == t->snat_count)
+				kk = 0;
+			key->dport = port[j];
+			h[j] = i == 0 && hinted ? hint->hash : flow_hash(t, key);
+			if (n > 1)
+				__builtin_prefetch(&t->slots[flow_sig(h[j]) & t->slot_mask], 0, 3);
+		}
+		for (j = 0; j < n; j++, i++) {
+			key->dport = port[j];
+			if (++k == t->snat_count)
+				k = 0;
+			if (flow_find(t, key, h[j], end) == NULL) {
+				*hash = h[j];
+				*cursor = k;
+				t->stats.snat_ports++;
+				return 0;
+			}
 		}
 	}
 	*cursor = k;
