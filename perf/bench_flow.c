@@ -9,8 +9,9 @@
  * (floor), i.e. `sum += array[hash % N]` over a 64-byte-stride array as
  * large as the table, hash included, the least any table of that size can
  * cost. Then the memory per flow, the insert rate (keys alone, and with a
- * full-NAT source port picked for each), and the cost of the expiry sweep
- * per record examined when nothing is due.
+ * full-NAT source port picked for each), the cost of the expiry sweep
+ * per record examined when nothing is due, and what a full-NAT port refusal
+ * costs when every port of the destination is busy.
  *
  * Usage: bench_flow [--smoke]
  *   --smoke  a 1K-flow table, a few lookups, checked (for meson test).
@@ -250,6 +251,61 @@ sweep_ns(struct gax_flow_table *t)
 	return (now_s() - t0) * 1e9 / ((double)calls * (cap < 64 ? cap : 64));
 }
 
+/*
+ * A full-NAT port refused: every port of one destination taken by a flow of
+ * a 1M table, then N_REFUSALS picks towards it, each trying
+ * GAX_FLOW_SNAT_PROBES ports that are all busy; ns per refusal. Beside it the
+ * reference: as many random cache-line loads over an array the size of the
+ * table, all independent (the least those probes can cost), per refusal.
+ */
+#define N_REFUSALS 20000u
+
+static int
+refusal_ns(double *gax_ns, double *ref_ns, uint64_t *sum)
+{
+	struct gax_flow_table *t = table_new(1u << 20);
+	uint32_t i, n = gax_flow_snat_port_count(t), probes, lines;
+	struct gax_flow_nat nat = { IP(10, 1, 0, 7), 8080, IP(10, 2, 0, 1) };
+	struct gax_flow_key ck;
+	uint64_t *a;
+	uint16_t port;
+	double t0;
+
+	if (t == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		gax_flow_key_init(&ck, IP(11, 0, 0, 0) + i, IP(10, 0, 0, 100), 40000, 443, TCP);
+		if (gax_flow_open(t, &ck, &nat, 0, 0, 0, 900, NULL) != 0) {
+			gax_flow_free(t);
+			return -1;
+		}
+	}
+	t0 = now_s();
+	for (i = 0; i < N_REFUSALS; i++) {
+		if (gax_flow_snat_port(t, nat.nat_addr, nat.endpoint_addr, nat.endpoint_port, TCP,
+				&port) == 0) {
+			gax_flow_free(t);
+			return -1; /* a port was free: nothing measured */
+		}
+	}
+	*gax_ns = (now_s() - t0) * 1e9 / N_REFUSALS;
+
+	probes = n < GAX_FLOW_SNAT_PROBES ? n : GAX_FLOW_SNAT_PROBES;
+	lines = (uint32_t)(gax_flow_mem_total(t) / 64);
+	gax_flow_free(t);
+	a = aligned_alloc(64, (size_t)lines * 64);
+	if (a == NULL)
+		return -1;
+	for (i = 0; i < lines; i++)
+		a[(size_t)i * 8] = i;
+	t0 = now_s();
+	for (i = 0; i < N_REFUSALS * probes; i++)
+		*sum += a[(size_t)gax_hash_range(gax_hash_mix64(i), lines) * 8];
+	*ref_ns = (now_s() - t0) * 1e9 / N_REFUSALS;
+	free(a);
+	return 0;
+}
+
 static int
 smoke(void)
 {
@@ -296,7 +352,7 @@ int
 main(int argc, char **argv)
 {
 	static struct gax_flow_key keys[N_KEYS];
-	double new_flow_rate = 0.0, ins_rate = 0.0, sweep = 0.0;
+	double new_flow_rate = 0.0, ins_rate = 0.0, sweep = 0.0, refusal, refusal_ref;
 	uint64_t sum = 0;
 	unsigned int r;
 
@@ -351,6 +407,13 @@ main(int argc, char **argv)
 			"full-NAT port picked per flow: %.2f M/s\n", ins_rate, new_flow_rate);
 	printf("expiry sweep, nothing due, full 1M table: %.2f ns per record examined "
 			"(budget 64: %.0f ns per worker loop)\n", sweep, sweep * 64);
+	if (refusal_ns(&refusal, &refusal_ref, &sum) != 0) {
+		fprintf(stderr, "full-NAT refusal run failed\n");
+		return 1;
+	}
+	printf("full-NAT port refused (every port of the destination busy, 1M table, %u "
+			"probes): %.0f ns; reference, %u random cache-line loads: %.0f ns\n",
+			GAX_FLOW_SNAT_PROBES, refusal, GAX_FLOW_SNAT_PROBES, refusal_ref);
 	printf("(checksum %" PRIu64 ")\n", sum);
 	return 0;
 }
