@@ -221,7 +221,7 @@ prefault_chunk(struct rte_mempool *mp, void *opaque, struct rte_mempool_memhdr *
  * (--no-huge) EAL memory is mapped on first write, and the pool's spare
  * mbufs go round the per-lcore caches and the pool's ring, so their data
  * pages fault one by one on the packet path, the first minutes of traffic
- * (about 7% of the worker's time while the first million flows opened, in
+ * (2-3% of the worker's samples while the first million flows opened, in
  * perf/bench_forward). With hugepages the pass finds every page mapped.
  */
 static void
