@@ -3,8 +3,8 @@
 # virtual devices, in the same run (perf/README.md, "bench_forward").
 #
 #   perf/bench_forward.sh [--flows 1K,64K,1M] [--repeat 3] [--window 3]
-#                         [--newflow-flows N] [--no-context] [--build DIR]
-#                         [--out DIR] [--quick]
+#                         [--newflow-flows N] [--no-context] [--hugepages]
+#                         [--build DIR] [--out DIR] [--quick]
 #
 # net_pcap0 (rx_pcap=FILE, infinite_rx=1) replays a pcap of N distinct 64-byte
 # UDP flows into the client side; net_null0 (no-rx=1) is the endpoint side.
@@ -30,6 +30,10 @@ Options:
                       a parse and software IPv4 and L4 checksums per frame),
                       which show what a little per-packet work costs on
                       these devices beside io-fwd's nothing
+  --hugepages         run both forwarders on 2 MB hugepages, as DPDK runs in
+                      production, instead of --no-huge (4 KB pages): reserves
+                      what the largest run needs (mounting hugetlbfs on
+                      /dev/hugepages if nothing is), gives it back at the end
   --build DIR         meson build folder (default build)
   --out DIR           where forward.md, forward.json, forward.png go
                       (default perf/results)
@@ -41,7 +45,7 @@ Options:
 EOF
 }
 
-flows="1K,64K,1M"; repeat=3; window=3; newflow=""; build="$root/build"; context=1
+flows="1K,64K,1M"; repeat=3; window=3; newflow=""; build="$root/build"; context=1; huge=0
 out=""; quick=0; cache="${TMPDIR:-/tmp}/gax-bench-forward-pcaps"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -50,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--window) window="${2:?--window needs seconds}"; shift 2 ;;
 	--newflow-flows) newflow="${2:?--newflow-flows needs a number}"; shift 2 ;;
 	--no-context) context=0; shift ;;
+	--hugepages) huge=1; shift ;;
 	--build) build="${2:?--build needs a folder}"; shift 2 ;;
 	--out) out="${2:?--out needs a folder}"; shift 2 ;;
 	--pcap-cache) cache="${2:?--pcap-cache needs a folder}"; shift 2 ;;
@@ -75,7 +80,7 @@ command -v timeout >/dev/null || fail "timeout (coreutils) not found"
 
 export BF_ROOT="$root" BF_GAXD="$gaxd" BF_TESTPMD="$testpmd" BF_FLOWS="$flows" \
 	BF_REPEAT="$repeat" BF_WINDOW="$window" BF_NEWFLOW="$newflow" BF_OUT="$out" \
-	BF_QUICK="$quick" BF_CACHE="$cache" BF_GAXGEN="$gaxgen" BF_CONTEXT="$context"
+	BF_QUICK="$quick" BF_CACHE="$cache" BF_GAXGEN="$gaxgen" BF_CONTEXT="$context" BF_HUGE="$huge"
 
 read -r -d '' prog <<'PY' || true
 import json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
@@ -85,6 +90,10 @@ ROOT, GAXD, TESTPMD, GAXGEN = E["BF_ROOT"], E["BF_GAXD"], E["BF_TESTPMD"], E["BF
 REPEAT, WINDOW, QUICK = int(E["BF_REPEAT"]), float(E["BF_WINDOW"]), E["BF_QUICK"] == "1"
 CACHE = E["BF_CACHE"]
 CONTEXT = E["BF_CONTEXT"] == "1"
+HUGE = E["BF_HUGE"] == "1"
+HUGE_DIR = "/dev/hugepages"
+NR_HUGE = "/proc/sys/vm/nr_hugepages"
+huge_state = {}         # what --hugepages changed, to put back: "nr" (the old count), "mounted"
 CONTEXT_MODES = ("macswap", "csum")   # testpmd modes measured once per flow count, for context
 ENDPOINTS = 32          # 32 x 64512 full-NAT ports: room for 1M flows with Maglev's spread
 CORES = "0,1"           # main lcore 0, one forwarding lcore 1, for both processes
@@ -148,6 +157,7 @@ def cleanup(*_):
     import glob
     for d in glob.glob("/var/run/dpdk/gaxbf-*-%s" % RUN_ID):
         shutil.rmtree(d, ignore_errors=True)
+    huge_release()
 
 
 def on_signal(sig, _):
@@ -252,8 +262,55 @@ def mem_mb(mbufs, flows):
     return 1024 + (mbufs * 4300 + flows * 300) // (1024 * 1024)
 
 
+def meminfo(key):
+    for l in open("/proc/meminfo"):
+        if l.startswith(key + ":"):
+            return int(l.split()[1])
+    return 0
+
+
+def huge_reserve(mb):
+    """--hugepages: at least mb MB of free 2 MB pages, on a mounted hugetlbfs."""
+    if meminfo("Hugepagesize") != 2048:
+        die("--hugepages: the default hugepage size here is %d kB, not 2048" % meminfo("Hugepagesize"))
+    mounted = any(l.split()[1] == HUGE_DIR and l.split()[2] == "hugetlbfs" for l in open("/proc/mounts"))
+    if not mounted:
+        os.makedirs(HUGE_DIR, exist_ok=True)
+        if subprocess.call(["mount", "-t", "hugetlbfs", "nodev", HUGE_DIR]) != 0:
+            die("--hugepages: cannot mount hugetlbfs on %s (root?)" % HUGE_DIR)
+        huge_state["mounted"] = True
+    old = int(open(NR_HUGE).read())
+    want = (mb + 1) // 2 + 64
+    free = meminfo("HugePages_Free")
+    if free < want:
+        huge_state["nr"] = old
+        try:
+            with open(NR_HUGE, "w") as f:
+                f.write(str(old + want - free))
+        except OSError as e:
+            die("--hugepages: cannot reserve %d pages: %s" % (want, e))
+        free = meminfo("HugePages_Free")
+        if free < want:
+            die("--hugepages: asked for %d free 2 MB pages, the kernel gave %d (memory too "
+                "fragmented, or too little): fewer flows, or reserve them at boot" % (want, free))
+    return free
+
+
+def huge_release():
+    if "nr" in huge_state:
+        try:
+            with open(NR_HUGE, "w") as f:
+                f.write(str(huge_state.pop("nr")))
+        except OSError:
+            pass
+    if huge_state.pop("mounted", False):
+        subprocess.call(["umount", HUGE_DIR])
+
+
 def eal(prefix, pcap, mbufs, flows):
-    return ["--no-huge", "-m", str(mem_mb(mbufs, flows)), "--no-pci", "--no-telemetry",
+    # --no-huge: 4 KB pages, anywhere; --huge-unlink: hugepage files gone once mapped
+    mem = ["--huge-unlink"] if HUGE else ["--no-huge"]
+    return mem + ["-m", str(mem_mb(mbufs, flows)), "--no-pci", "--no-telemetry",
             "-l", CORES, "--file-prefix", "gaxbf-%s-%s" % (prefix, RUN_ID),
             "--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap,
             "--vdev", "net_null0,no-rx=1"]
@@ -507,7 +564,13 @@ def main():
         "cores": "-l " + CORES + " (main lcore 0, forwarding lcore 1) for both",
         "devices": "net_pcap0 rx_pcap infinite_rx=1 -> net_null0 no-rx=1, 64-byte UDP",
         "repeat": REPEAT, "window_s": WINDOW, "endpoints": ENDPOINTS,
+        "memory": "2 MB hugepages" if HUGE else "4 KB pages (--no-huge)",
     }
+    if HUGE:
+        biggest = max(FLOWS + [NEWFLOW])
+        need = mem_mb(biggest + 16384, 2 * biggest)
+        print("  --hugepages: %d free 2 MB pages for up to %d MB per process" % (huge_reserve(need), need),
+              flush=True)
     busy = busy_share()
     meta["load_before"] = loadavg()
     meta["busy_before"] = busy
@@ -602,8 +665,8 @@ def report(out_dir, meta, rows, newflow):
     L.append("%s, %s (%d CPUs), DPDK %s, commit %s%s, %s." % (
         meta["machine"], meta["cpu"], meta["cpus"], meta["dpdk"], meta["git_commit"][:12],
         " (uncommitted changes)" if meta["git_dirty"] else "", meta["date"]))
-    L.append("%s; %s; median of %d runs, each a %.0f s window after the first full replay."
-             % (meta["devices"], meta["cores"], meta["repeat"], meta["window_s"]))
+    L.append("%s; %s; EAL memory on %s; median of %d runs, each a %.0f s window after the first full replay."
+             % (meta["devices"], meta["cores"], meta["memory"], meta["repeat"], meta["window_s"]))
     L.append("Load average %.2f before, %.2f after; CPUs busy %.0f%% before, %.0f%% after%s." % (
         meta["load_before"], meta["load_after"], 100 * meta["busy_before"], 100 * meta["busy_after"],
         " (the machine was busy: figures may wobble)" if max(meta["busy_before"], meta["busy_after"]) > 0.15 else ""))
