@@ -123,6 +123,7 @@ struct gaxd_opts {
 	uint32_t resolve_interval;	/* re-resolve domain endpoints without a DNS TTL (s) */
 	uint32_t mbufs;			/* pool size asked for; 0: computed */
 	bool check;			/* load, compile, open the ports, exit */
+	bool trust_l4;			/* no software TCP/UDP checksum check (--trust-l4-checksums) */
 };
 
 struct gaxd {

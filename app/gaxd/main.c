@@ -56,6 +56,9 @@ usage(const char *prog)
 		"  --mbufs N           packet buffers in the pool (default: enough for every\n"
 		"                      queue, hold queue and ring)\n"
 		"  --check             load the config, open the ports, then exit\n"
+		"  --trust-l4-checksums  forward TCP and UDP without checking their checksums\n"
+		"                      in software where the NIC does not (the rewrite keeps a\n"
+		"                      wrong one wrong: the endpoint drops it)\n"
 		"SIGHUP rereads the config file; SIGINT or SIGTERM stop gaxd.\n"
 		"Workers run on the worker lcores (EAL -l/--lcores), the control thread on the\n"
 		"main lcore; give at least two lcores, e.g. -l 0,1.\n",
@@ -75,6 +78,7 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 		{ "check", no_argument, NULL, 'k' },
 		{ "resolve-interval", required_argument, NULL, 'r' },
 		{ "mbufs", required_argument, NULL, 'm' },
+		{ "trust-l4-checksums", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -118,6 +122,9 @@ parse_args(int argc, char **argv, struct gaxd_opts *o)
 			break;
 		case 'k':
 			o->check = true;
+			break;
+		case 't':
+			o->trust_l4 = true;
 			break;
 		case 'm':
 			errno = 0;

@@ -79,9 +79,9 @@ port_setup(struct gaxd *d, uint32_t iface, uint16_t port)
 	for (q = 0; q < d->n_workers; q++)
 		gax_fwd_set_mac(d->workers[q].fwd, (uint16_t)iface, mac.addr_bytes);
 	GAXD_LOG(INFO, "interface %s: %s is port %u, " RTE_ETHER_ADDR_PRT_FMT ", %u queue(s) "
-			"of %u RX / %u TX descriptors, checksums checked %s", in->name,
-			in->device, port, RTE_ETHER_ADDR_BYTES(&mac), d->n_workers, nb_rxd,
-			nb_txd, d->rx_csum[iface] ? "by the NIC" : "in software");
+			"of %u RX / %u TX descriptors, %s", in->name, in->device, port,
+			RTE_ETHER_ADDR_BYTES(&mac), d->n_workers, nb_rxd, nb_txd,
+			d->rx_csum[iface] ? "RX checksum offload on" : "no RX checksum offload");
 	return 0;
 }
 

@@ -313,6 +313,9 @@ gaxd_workers_create(struct gaxd *d)
 		return -EINVAL;
 	d->snat_port_min = nat_lo;
 	d->snat_port_max = nat_hi;
+	GAXD_LOG(INFO, "TCP/UDP checksums: %s", d->opts.trust_l4 ?
+			"trusted where the NIC does not check them (--trust-l4-checksums)" :
+			"checked in software where the NIC does not check them");
 
 	d->workers = rte_zmalloc("gax_workers", sizeof(*d->workers) * d->n_workers,
 			RTE_CACHE_LINE_SIZE);
@@ -332,6 +335,7 @@ gaxd_workers_create(struct gaxd *d)
 		o.ticks_per_second = rte_get_tsc_hz();
 		o.snat_port_min = nat_lo;
 		o.snat_port_max = nat_hi;
+		o.verify_l4_csum = !d->opts.trust_l4;
 		wk->fwd = gax_fwd_create(d->snap, &o);
 		if (wk->fwd == NULL) {
 			GAXD_LOG(ERR, "worker %u: cannot create its tables (%u flows): %s", i,

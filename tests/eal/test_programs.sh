@@ -11,6 +11,10 @@ eal=(--no-huge -m 256 --no-pci --no-telemetry --log-level=lib.eal:error)
 
 run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt1 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --check
 check "gaxd --check loads the config, opens its devices and exits 0" 0 "check passed: 2 interface(s), 1 worker(s)"
+check "gaxd checks TCP/UDP checksums in software by default" 0 "TCP/UDP checksums: checked in software"
+
+run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt1 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --check --trust-l4-checksums
+check "gaxd --trust-l4-checksums says it trusts them" 0 "TCP/UDP checksums: trusted where the NIC does not check them"
 
 stats="${TMPDIR:-/tmp}/gaxd-stats.$$.json"
 run "$gaxd" "${eal[@]}" -l 0,1 --file-prefix gaxt6 --vdev net_null0 --vdev net_null1 -- --config "$root/tests/eal/null.json" --duration 1 --stats-json "$stats" --flows 4096 --socket "${TMPDIR:-/tmp}/gaxt6.$$.sock"
