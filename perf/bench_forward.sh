@@ -501,8 +501,8 @@ def gaxd_newflow(n, pcap, cap):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError("gaxd did not finish the first pass over %d new flows in time" % n)
-            # a sample every 2 ms: back to back, the requests slowed the worker by about
-            # 9% (the control thread reading the counters it writes, Python on its CPU)
+            # a sample every 2 ms: back to back, the requests slowed the worker by
+            # about 9% (perf/README.md, "new flows")
             time.sleep(0.002)
         if full:   # past the first pass: the table stays full, established flows forwarded
             a = ctl.stats()
