@@ -19,12 +19,10 @@ root=$1
 gaxd=$2
 export GAX_TB_PREFIX=gaxdp$$
 P=$GAX_TB_PREFIX
-tb="$root/scripts/testbed.sh"
-tools="$root/tests/e2e/tools"
 config="$root/tests/e2e/dataplane.json"
-py=${PYTHON:-python3}
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/driver.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/e2e.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root for network namespaces"
@@ -58,21 +56,9 @@ if out=$("$tb" up 2>&1); then ok "testbed comes up"; else not_ok "testbed comes 
 # Servers: every (address, port) the config sends to, plus port 80 on the
 # tcp-80 endpoints (a missing 80->8080 override then shows as endpoint :80
 # instead of a refused connection).
-timeout 150 ip netns exec "${P}s" "$py" "$tools/gax_servers.py" \
+e2e_servers \
 	--tcp 10.1.0.11-13:80,10.1.0.11-13:8080-8081,10.1.0.31-32:9000,10.1.0.14:7000,10.1.0.41:7000 \
-	--udp 10.1.0.21:53,10.1.0.22:5353 \
-	--log "$work/servers.jsonl" --max-seconds 140 >"$work/servers.out" 2>&1 &
-srv_pid=$!
-for _ in $(seq 1 100); do
-	grep -q "servers: ready" "$work/servers.out" 2>/dev/null && break
-	kill -0 "$srv_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if grep -q "servers: ready" "$work/servers.out"; then
-	ok "test servers listen in ${P}s"
-else
-	not_ok "test servers listen in ${P}s" "$(cat "$work/servers.out")"
-fi
+	--udp 10.1.0.21:53,10.1.0.22:5353
 
 driver_gaxd "${P}f" wan0 lan0
 timeout 150 "${gaxd_cmd[@]}" stdbuf -oL -eL "$gaxd" --no-huge -m 512 --no-pci --no-telemetry \

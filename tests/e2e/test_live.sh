@@ -30,11 +30,9 @@ root=$1
 gaxd=$2
 export GAX_TB_PREFIX=gaxlv$$
 P=$GAX_TB_PREFIX
-tb="$root/scripts/testbed.sh"
-tools="$root/tests/e2e/tools"
-py=${PYTHON:-python3}
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/driver.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/e2e.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root for network namespaces"
@@ -102,20 +100,7 @@ driver_config "$config" "$config.driver" && mv "$config.driver" "$config"
 # -- the testbed, the servers, gaxd --------------------------------------------
 if out=$("$tb" up 2>&1); then ok "testbed comes up"; else not_ok "testbed comes up" "$out"; fi
 
-timeout 140 ip netns exec "${P}s" "$py" "$tools/gax_servers.py" \
-	--tcp 10.1.0.11-14:80,10.1.0.31:80,10.1.0.41:8081 --udp 10.1.0.21:53 \
-	--log "$work/servers.jsonl" --max-seconds 130 >"$work/servers.out" 2>&1 &
-srv_pid=$!
-for _ in $(seq 1 100); do
-	grep -q "servers: ready" "$work/servers.out" 2>/dev/null && break
-	kill -0 "$srv_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if grep -q "servers: ready" "$work/servers.out"; then
-	ok "test servers listen in ${P}s"
-else
-	not_ok "test servers listen in ${P}s" "$(cat "$work/servers.out")"
-fi
+e2e_servers --tcp 10.1.0.11-14:80,10.1.0.31:80,10.1.0.41:8081 --udp 10.1.0.21:53
 
 # Two workers sharing CPU 1 (docs/dataplane.md): every change is published to
 # both, and replies reach the worker owning their flow through a hand-over.
